@@ -1,0 +1,40 @@
+# The book's two commands are `make book` and `make test`; both set up .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := requirements/constraints.txt
+STAMP := $(VENV)/.installed
+JB_BUILD := $(BIN)/jupyter-book build . -W -n --keep-going
+
+.PHONY: setup book test unit notebooks lab bench clean
+
+setup: $(STAMP)
+
+# Everything installs into .venv from pinned versions; nothing is registered globally.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[book,test]"
+	# Build matplotlib's font cache now, so its one-time notice never lands in a cell output.
+	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
+	touch $(STAMP)
+
+book: setup
+	$(JB_BUILD)
+
+unit: setup
+	$(BIN)/python -m pytest -q tests klbook --doctest-modules
+
+notebooks: setup
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env -n 2 chapters
+
+test: unit notebooks
+	$(JB_BUILD)
+
+lab: setup
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab]"
+	$(BIN)/jupyter lab chapters
+
+clean:
+	rm -rf _build
