@@ -7,7 +7,7 @@ CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 JB_BUILD := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: setup book test unit notebooks lab bench clean
+.PHONY: setup book test unit notebooks outputs lab clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ notebooks: setup
 
 test: unit notebooks
 	$(JB_BUILD)
+
+# Re-execute every chapter and store its outputs (after editing a chapter or klbook).
+outputs: setup
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
 
 lab: setup
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab]"
