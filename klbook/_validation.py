@@ -25,6 +25,11 @@ def as_measure(value: ArrayLike, name: str) -> NDArray[np.float64]:
         raise TypeError(f"{name} must hold numbers, not booleans")
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype.kind == "O":
+        # Python numbers (Fraction, SymPy Rational, Decimal) are fine; None, strings and
+        # booleans would otherwise become NaN, a parse, or 0/1 without a word.
+        if any(v is None or isinstance(v, (str, bytes, bool, complex)) for v in arr.flat):
+            raise TypeError(f"{name} must be numeric, got a non-numeric entry")
     if arr.dtype.kind not in "iuf":
         try:
             arr = arr.astype(np.float64)

@@ -40,6 +40,21 @@ def _prepare_pair(p: ArrayLike, q: ArrayLike, axis: int, normalize: bool):
     return p_arr, q_arr, p_sum, q_sum
 
 
+def _log_total(arr: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log(arr.sum(-1))`` accurate to a few ulps even when the total is 1 + 1e-16.
+
+    A distribution near a point mass has an entropy of, say, 1e-4, and the
+    rounding of a plain ``np.sum`` (about 1e-16) inside ``log`` would cost three
+    of its digits. Splitting each entry into a multiple of 2**-30 (whose sum is
+    exact) and a remainder below 2**-31 gives the total to about 1e-24.
+    """
+    coarse = np.rint(arr * 2.0**30) * 2.0**-30
+    coarse_total = coarse.sum(axis=-1)
+    remainder_total = (arr - coarse).sum(axis=-1)
+    # coarse_total - 1 is exact (Sterbenz) when the total is within [1/2, 2]
+    return np.log1p((coarse_total - 1.0) + remainder_total)
+
+
 def entropy(p: ArrayLike, *, base: float | None = None, axis: int = -1,
             normalize: bool = False) -> Result:
     r"""Shannon entropy :math:`H(P) = -\sum_x p(x) \log p(x)`.
@@ -84,7 +99,7 @@ def entropy(p: ArrayLike, *, base: float | None = None, axis: int = -1,
     p_arr, p_sum = _prepare_one(p, axis, normalize)
     log_p = np.log(p_arr, out=np.zeros_like(p_arr), where=p_arr > 0)
     # H(p / S) = log S - sum(p log p) / S
-    total = np.log(p_sum[..., 0]) - np.sum(p_arr * log_p, axis=-1) / p_sum[..., 0]
+    total = _log_total(p_arr) - np.sum(p_arr * log_p, axis=-1) / p_sum[..., 0]
     return _validation.finish(total, log_base)
 
 
@@ -137,7 +152,7 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis
     with np.errstate(divide="ignore"):
         log_q = np.log(q_arr, out=np.zeros_like(q_arr), where=positive)
     # H(p / Sp, q / Sq) = log Sq - sum(p log q) / Sp
-    total = np.log(q_sum[..., 0]) - np.sum(p_arr * log_q, axis=-1) / p_sum[..., 0]
+    total = _log_total(q_arr) - np.sum(p_arr * log_q, axis=-1) / p_sum[..., 0]
     return _validation.finish(total, log_base)
 
 
@@ -211,24 +226,70 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis
     return _validation.finish(np.sum(terms, axis=-1) / p_sum[..., 0], log_base)
 
 
+# Totals closer than this (relatively) are treated as equal up to rounding: the
+# offsets are then formed from the exact differences q - p. Farther apart (counts,
+# normalize=True) the cross products q*Sp - p*Sq are formed exactly instead.
+_TOTALS_CLOSE = 1e-13
+# Dekker's splitting constant 2**27 + 1, for exact products of doubles.
+_SPLIT = 134217729.0
+
+
+def _two_product(a: NDArray[np.float64], b: NDArray[np.float64]):
+    """``a * b`` as an unevaluated sum ``hi + lo`` of two doubles (exact)."""
+    hi = a * b
+    t = _SPLIT * a
+    a_hi = t - (t - a)
+    a_lo = a - a_hi
+    t = _SPLIT * b
+    b_hi = t - (t - b)
+    b_lo = b - b_hi
+    lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return hi, lo
+
+
+def _ratio_offsets(p, q, p_sum, q_sum):
+    """Return ``x`` and ``scale`` with ``(q / p) * scale = 1 + x`` accurately.
+
+    ``scale`` approximates ``Sp / Sq``; a final correction (see `_kl_terms`)
+    makes it exact, so only the offsets need to be accurate.
+    """
+    if np.all(np.abs(p_sum - q_sum) <= _TOTALS_CLOSE * q_sum):
+        # q - p is exact wherever q and p are within a factor of 2 (Sterbenz)
+        return (q - p) / p, np.ones_like(p_sum)
+    # Rescale by powers of two (exact) so that the products below cannot overflow.
+    p_exponent, q_exponent = np.frexp(p_sum)[1], np.frexp(q_sum)[1]
+    p = np.ldexp(p, -p_exponent)
+    q = np.ldexp(q, -q_exponent)
+    p_sum, q_sum = p.sum(axis=-1, keepdims=True), q.sum(axis=-1, keepdims=True)
+    q_hi, q_lo = _two_product(q, np.broadcast_to(p_sum, q.shape))
+    p_hi, p_lo = _two_product(p, np.broadcast_to(q_sum, p.shape))
+    # q*Sp - p*Sq, with the leading difference exact when the two are close
+    x = ((q_hi - p_hi) + (q_lo - p_lo)) / p_hi
+    return x, np.ldexp(p_sum / q_sum, p_exponent - q_exponent)
+
+
 def _kl_terms(p: NDArray[np.float64], q: NDArray[np.float64],
               p_sum: NDArray[np.float64], q_sum: NDArray[np.float64]) -> NDArray[np.float64]:
     """Terms ``p * phi(r)`` with ``r = (q / p) * (Sp / Sq)``; they sum to ``Sp * D``.
 
     Scaling q by ``s = Sp / Sq`` makes the two totals equal, so the terms are
     non-negative and their sum is exactly ``Sp * D(p/Sp || q/Sq)``. ``s`` is
-    never multiplied into q: ``r - 1 = x + sigma * (1 + x)`` with ``x = (q - p) / p``
-    (``q - p`` is exact when the two are within a factor of 2) and
-    ``sigma = s - 1 = (Sp - Sq) / Sq``.
+    never multiplied into q: ``r - 1 = x + eps * (1 + x)``, where
+    ``1 + x = (q / p) * scale`` is formed without cancellation and the small
+    ``eps`` restores the exact normalisation ``sum(p * r) = Sp``. The sum of
+    terms is stationary in ``eps`` at its true value, so rounding in the
+    totals enters the divergence only at second order.
     """
-    difference = q - p
-    # Sp - Sq as the sum of the (mostly exact) differences: np.sum(p) - np.sum(q)
-    # carries ~1e-16 of rounding, which would swamp a divergence of 1e-17.
-    sigma = -np.sum(difference, axis=-1, keepdims=True) / q_sum
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        offset = np.divide(difference, p, out=difference)
-        if (sigma != 0).any():
-            offset = offset + sigma * (1.0 + offset)
+        x, scale = _ratio_offsets(p, q, p_sum, q_sum)
+        # sum(p * x) computed from finite offsets only; p = 0 entries add q * scale
+        q_scaled = q * scale
+        weighted = np.where(p > 0, p * x, q_scaled)
+        # where q/p overflowed, p * x is inf; its exact value is q * scale - p
+        weighted = np.where(np.isfinite(weighted), weighted, q_scaled - p)
+        excess = np.sum(weighted, axis=-1, keepdims=True)
+        eps = -excess / (p_sum + excess)
+        offset = x + eps * (1.0 + x) if (eps != 0).any() else x
     near = (offset >= _SERIES_LOWER) & (offset <= _SERIES_UPPER)
     if near.all():
         return -p * _log1pmx_series(offset)
@@ -237,16 +298,16 @@ def _kl_terms(p: NDArray[np.float64], q: NDArray[np.float64],
     terms[near] = -p[near] * _log1pmx_series(offset[near])
     far = ~near
     p_far, q_far = p[far], q[far]
-    s_far = np.broadcast_to(1.0 + sigma, p.shape)[far]
-    log_s = np.log1p(np.broadcast_to(sigma, p.shape)[far])
+    s = np.broadcast_to(scale * (1.0 + eps), p.shape)[far]
+    log_s = np.broadcast_to(np.log(scale) + np.log1p(eps), p.shape)[far]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = q_far / p_far
         # log(p / q) from the quotient when it is representable, else from logs
         log_pq = np.where((ratio > 0) & np.isfinite(ratio), -np.log(ratio),
                           np.log(p_far) - np.log(q_far))
-        far_terms = p_far * (log_pq - log_s) + (q_far * s_far - p_far)
+        far_terms = p_far * (log_pq - log_s) + (q_far * s - p_far)
     # p = 0 contributes q * s (the "+ q" of p log(p/q) - p + q); q = 0 < p gives inf
-    far_terms = np.where(p_far > 0, far_terms, q_far * s_far)
+    far_terms = np.where(p_far > 0, far_terms, q_far * s)
     far_terms[(p_far > 0) & (q_far == 0)] = np.inf
     terms[far] = far_terms
     return terms
