@@ -1,0 +1,340 @@
+"""Tests of klbook.logits: softmax, cross-entropy and KL from logits.
+
+References are computed independently at 50 digits with mpmath from the exact
+float64 inputs: log softmax(z)_j = -log(1 + sum_{k != j} exp(z_k - z_j)), which mpmath
+evaluates without overflow (its exponent range is unbounded), written with
+log1p so that the reference itself does not cancel.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from klbook import cross_entropy, entropy, kl_divergence
+from klbook.logits import log_softmax, softmax, softmax_cross_entropy, softmax_kl_divergence
+
+mpmath.mp.dps = 50
+EPS = np.finfo(float).eps
+
+
+def reference_log_softmax(z) -> list[mpmath.mpf]:
+    # log q_j = -log(1 + sum_{k != j} exp(z_k - z_j)): the differences of doubles are
+    # exact at 50 digits, and log1p keeps a tiny tail that z_j - log(sum) would cancel.
+    Z = [mpmath.mpf(float(v)) for v in z]
+    return [
+        -mpmath.log1p(mpmath.fsum(mpmath.exp(b - a) for k, b in enumerate(Z) if k != j))
+        for j, a in enumerate(Z)
+    ]
+
+
+def reference_cross_entropy(y, z) -> mpmath.mpf:
+    Y = [mpmath.mpf(float(v)) for v in y]
+    total = mpmath.fsum(Y)
+    return -mpmath.fsum(a / total * lq for a, lq in zip(Y, reference_log_softmax(z)) if a > 0)
+
+
+def reference_kl(y, z) -> mpmath.mpf:
+    Y = [mpmath.mpf(float(v)) for v in y]
+    total = mpmath.fsum(Y)
+    return mpmath.fsum(
+        a / total * (mpmath.log(a / total) - lq)
+        for a, lq in zip(Y, reference_log_softmax(z)) if a > 0
+    )
+
+
+TINIEST = 2.0**-1074  # the smallest subnormal double
+
+
+def relative_error(value: float, reference: mpmath.mpf) -> float:
+    """Relative error, except that results in the subnormal range (or underflowing to 0)
+    are judged by their absolute error in units of the smallest subnormal: a double
+    cannot hold them any better."""
+    error = abs(mpmath.mpf(float(value)) - reference)
+    if abs(reference) < 2.0**-1022:
+        return float(error / TINIEST) * EPS
+    return float(error / abs(reference))
+
+
+def random_simplex(rng, k):
+    return rng.dirichlet(np.ones(k))
+
+
+# --- known values ---------------------------------------------------------------------
+
+
+def test_uniform_logits_give_log_k():
+    for k in [1, 2, 5, 1000]:
+        y = np.eye(k)[0]
+        assert softmax_cross_entropy(y, np.zeros(k)) == pytest.approx(np.log(k), rel=1e-15, abs=0)
+
+
+def test_one_hot_cross_entropy_is_lse_minus_true_logit():
+    # H(e_c, softmax z) = log(e^2 + e^0 + e^-1) - z_c, computed exactly by mpmath
+    z = [2.0, 0.0, -1.0]
+    lse = mpmath.log(mpmath.e**2 + 1 + mpmath.e**-1)
+    for c in range(3):
+        expected = float(lse - z[c])
+        assert softmax_cross_entropy(np.eye(3)[c], z) == pytest.approx(expected, rel=1e-15)
+
+
+def test_extreme_logits_exact_values():
+    # z = (1000, -1000): log softmax = (-log(1 + e^-2000), -2000 - log(1 + e^-2000));
+    # e^-2000 is far below the double range, so the doubles are exactly 0 and -2000.
+    assert log_softmax([1000.0, -1000.0]).tolist() == [0.0, -2000.0]
+    assert softmax_cross_entropy([0, 1], [1000.0, -1000.0]) == 2000.0
+    assert softmax_cross_entropy([1, 0], [1000.0, -1000.0]) == 0.0
+    # soft label (1/2, 1/2): KL = 1/2 log(1/2) + 1/2 (log(1/2) + 2000) = 1000 - log 2
+    expected = float(1000 - mpmath.log(2))
+    assert softmax_kl_divergence([0.5, 0.5], [1000.0, -1000.0]) == pytest.approx(expected, rel=1e-15)
+
+
+def test_naive_softmax_really_overflows_where_klbook_does_not():
+    # The premise of the module: the textbook formula fails at these logits.
+    z = np.array([1000.0, -1000.0, 0.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        naive = np.exp(z) / np.exp(z).sum()
+    assert np.isnan(naive).any()
+    assert np.isfinite(softmax(z)).all()
+    assert softmax(z) == pytest.approx([1.0, 0.0, 0.0], abs=0)
+
+
+def test_softmax_is_shift_invariant_and_sums_to_one():
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(20, 6)) * 30
+    p = softmax(z)
+    assert np.allclose(p.sum(axis=-1), 1.0, rtol=0, atol=4 * EPS)
+    assert np.array_equal(softmax(z + 1e3), softmax(z + 1e3))  # deterministic
+    assert np.allclose(softmax(z + 500.0), p, rtol=1e-12, atol=1e-300)
+
+
+def test_kl_is_cross_entropy_minus_label_entropy_away_from_cancellation():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        y, z = random_simplex(rng, 5), rng.normal(size=5) * 3
+        ce = softmax_cross_entropy(y, z)
+        assert softmax_kl_divergence(y, z) == pytest.approx(ce - entropy(y), rel=1e-12, abs=1e-14)
+
+
+def test_one_hot_kl_equals_cross_entropy():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(30, 7)) * 10
+    labels = np.eye(7)[rng.integers(0, 7, size=30)]
+    assert np.allclose(softmax_kl_divergence(labels, z), softmax_cross_entropy(labels, z),
+                       rtol=1e-14, atol=0)
+
+
+def test_agrees_with_core_functions_on_moderate_logits():
+    rng = np.random.default_rng(5)
+    y, z = random_simplex(rng, 8), rng.normal(size=8)
+    q = softmax(z)
+    assert softmax_cross_entropy(y, z) == pytest.approx(cross_entropy(y, q, normalize=True), rel=1e-14)
+    assert softmax_kl_divergence(y, z) == pytest.approx(kl_divergence(y, q, normalize=True), rel=1e-13)
+
+
+# --- units, shapes, axis ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", [softmax_cross_entropy, softmax_kl_divergence])
+@pytest.mark.parametrize("base", [2, 10, 0.5])
+def test_base_divides_by_log_base(function, base):
+    y, z = [0.2, 0.3, 0.5], [1.0, -2.0, 0.5]
+    assert function(y, z, base=base) == pytest.approx(function(y, z) / np.log(base), rel=1e-14)
+
+
+@pytest.mark.parametrize("function", [softmax_cross_entropy, softmax_kl_divergence])
+def test_batches_broadcast_and_axis(function):
+    rng = np.random.default_rng(6)
+    y = rng.dirichlet(np.ones(4), size=3)            # (3, 4)
+    z = rng.normal(size=(2, 1, 4))                   # broadcasts to (2, 3, 4)
+    batched = function(y, z)
+    assert batched.shape == (2, 3)
+    for a in range(2):
+        for b in range(3):
+            assert batched[a, b] == pytest.approx(function(y[b], z[a, 0]), rel=1e-15)
+    full_y, full_z = np.broadcast_arrays(y, z)
+    moved = function(np.moveaxis(full_y, -1, 0), np.moveaxis(full_z, -1, 0), axis=0)
+    assert np.allclose(moved, batched, rtol=1e-15, atol=0)
+
+
+def test_log_softmax_axis():
+    z = np.arange(12.0).reshape(3, 4)
+    assert np.allclose(log_softmax(z, axis=0), log_softmax(z.T).T, rtol=0, atol=1e-15)
+
+
+def test_lists_tuples_and_integer_logits():
+    assert softmax_cross_entropy((0, 1), [3, 4]) == softmax_cross_entropy(
+        np.array([0.0, 1.0]), np.array([3.0, 4.0]))
+
+
+def test_normalize_accepts_unnormalised_labels():
+    z = [0.3, -0.2, 1.0]
+    assert softmax_cross_entropy([2, 1, 1], z, normalize=True) == pytest.approx(
+        softmax_cross_entropy([0.5, 0.25, 0.25], z), rel=1e-15)
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", [softmax_cross_entropy, softmax_kl_divergence])
+@pytest.mark.parametrize(
+    "labels, logits, error, words",
+    [
+        ([0.5, 0.6], [0.0, 0.0], ValueError, "labels must sum to 1"),
+        ([-0.5, 1.5], [0.0, 0.0], ValueError, "labels has a negative entry"),
+        ([0.5, np.nan], [0.0, 0.0], ValueError, "labels contains NaN"),
+        ([0.5, 0.5], [0.0, np.nan], ValueError, "logits contains NaN"),
+        ([0.5, 0.5], [0.0, np.inf], ValueError, "logits contains an infinite entry"),
+        ([0.5, 0.5], [0.0, -np.inf], ValueError, "logits contains an infinite entry"),
+        ([0.5, 0.5], [0.0, 0.0, 0.0], ValueError, "do not broadcast"),
+        ([], [], ValueError, "empty"),
+        (0.5, 1.0, ValueError, "scalar"),
+        ([0.5, 0.5], ["a", "b"], TypeError, "logits must be numeric"),
+        ([0.5, 0.5], [1 + 1j, 0], TypeError, "logits must be real"),
+        ([True, False], [0.0, 0.0], TypeError, "labels must hold numbers"),
+    ],
+)
+def test_bad_input_names_the_argument(function, labels, logits, error, words):
+    with pytest.raises(error, match=words):
+        function(labels, logits)
+
+
+@pytest.mark.parametrize("function", [softmax_cross_entropy, softmax_kl_divergence])
+def test_bad_base_axis_normalize(function):
+    with pytest.raises(ValueError, match="base"):
+        function([0.5, 0.5], [0.0, 0.0], base=1)
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        function([0.5, 0.5], [0.0, 0.0], axis=2)
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        function([0.5, 0.5], [0.0, 0.0], axis=0.0)
+    with pytest.raises(TypeError, match="normalize must be True or False"):
+        function([0.5, 0.5], [0.0, 0.0], normalize="yes")
+
+
+def test_log_softmax_bad_input():
+    with pytest.raises(ValueError, match="logits contains NaN"):
+        log_softmax([0.0, np.nan])
+    with pytest.raises(TypeError, match="logits must hold numbers"):
+        softmax([True, False])
+
+
+# --- accuracy against mpmath ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1000.0])
+def test_log_softmax_accuracy(scale):
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        z = rng.uniform(-scale, scale, size=6)
+        ref = reference_log_softmax(z)
+        got = log_softmax(z)
+        for value, r in zip(got, ref):
+            # absolute error relative to the size of the terms that form it
+            assert abs(mpmath.mpf(float(value)) - r) <= 4 * EPS * (abs(r) + 1)
+
+
+def test_log_softmax_keeps_the_tail_of_the_top_class():
+    # log softmax of the top class is -log(1 + e^-40) ~ -4.25e-18; log(sum) would give 0
+    z = [40.0, 0.0]
+    ref = reference_log_softmax(z)[0]
+    assert relative_error(log_softmax(z)[0], ref) <= 2 * EPS
+    assert relative_error(softmax_cross_entropy([1, 0], z), -ref) <= 2 * EPS
+
+
+def test_confident_correct_prediction_keeps_its_tiny_loss():
+    # Top logit ~ 1000 ahead of the rest by ~700: the loss is ~e^-700, and the rounding
+    # of the shift z_k - max(z) (up to 6e-14 absolute) must not reach it.
+    rng = np.random.default_rng(13)
+    for _ in range(50):
+        top = rng.uniform(900, 1000)
+        z = np.r_[top, rng.uniform(top - 740, top - 600, size=3)]
+        ref = reference_cross_entropy([1, 0, 0, 0], z)
+        assert relative_error(softmax_cross_entropy([1, 0, 0, 0], z), ref) <= 2 * EPS
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1000.0])
+@pytest.mark.parametrize("one_hot", [True, False])
+def test_cross_entropy_accuracy_including_extreme_logits(scale, one_hot):
+    rng = np.random.default_rng(int(scale) + one_hot)
+    worst = 0.0
+    for _ in range(60):
+        k = int(rng.integers(2, 12))
+        z = rng.uniform(-scale, scale, size=k)
+        y = np.eye(k)[rng.integers(k)] if one_hot else random_simplex(rng, k)
+        worst = max(worst, relative_error(softmax_cross_entropy(y, z), reference_cross_entropy(y, z)))
+    assert worst <= 2e-15
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1000.0])
+def test_kl_accuracy_including_extreme_logits(scale):
+    rng = np.random.default_rng(100 + int(scale))
+    worst = 0.0
+    for _ in range(60):
+        k = int(rng.integers(2, 12))
+        y, z = random_simplex(rng, k), rng.uniform(-scale, scale, size=k)
+        worst = max(worst, relative_error(softmax_kl_divergence(y, z), reference_kl(y, z)))
+    assert worst <= 3e-14
+
+
+def test_kl_near_identical_is_non_negative_and_accurate_to_its_conditioning():
+    # labels = softmax(z) perturbed by a relative 1e-8: D ~ 1e-16. Rounding of about
+    # EPS * |log q| in each log term is inherent in the inputs, so the attainable error
+    # is about EPS * max|log q| * sqrt(2 D); the cross-entropy difference is far worse.
+    rng = np.random.default_rng(12)
+    for _ in range(40):
+        z = rng.normal(size=10)
+        q = softmax(z)
+        y = q * (1 + 1e-8 * rng.normal(size=10))
+        y /= y.sum()
+        ref = reference_kl(y, z)
+        got = softmax_kl_divergence(y, z)
+        assert got >= 0
+        scale = EPS * float(np.max(np.abs(np.log(q)))) * float(mpmath.sqrt(2 * ref))
+        assert abs(mpmath.mpf(float(got)) - ref) <= 8 * scale
+
+
+# --- laws ------------------------------------------------------------------------------------
+
+logit_vectors = hnp.arrays(np.float64, st.integers(2, 8),
+                           elements=st.floats(-1000, 1000, allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=200, deadline=None)
+@given(logit_vectors, st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False))
+def test_cross_entropy_is_invariant_to_adding_a_constant_to_logits(z, shift):
+    y = softmax(np.zeros_like(z))          # uniform labels
+    # adding a constant rounds each logit by at most half an ulp of 2000: the values
+    # agree up to that perturbation
+    assert softmax_cross_entropy(y, z + shift) == pytest.approx(
+        softmax_cross_entropy(y, z), rel=1e-12, abs=1e-12 * 2000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(logit_vectors, st.data())
+def test_kl_non_negative_zero_at_match_and_gibbs_for_cross_entropy(z, data):
+    k = z.size
+    weights = data.draw(hnp.arrays(np.float64, k, elements=st.floats(0, 1)))
+    if weights.sum() == 0:
+        weights[0] = 1.0
+    y = weights / weights.sum()
+    kl = softmax_kl_divergence(y, z)
+    assert kl >= 0
+    # H(y, softmax z) >= H(y) (Gibbs), up to rounding of the two sums
+    assert softmax_cross_entropy(y, z) >= entropy(y) - 1e-12 * (1 + entropy(y))
+    # the prediction itself, as labels, has divergence 0 (to rounding of softmax)
+    assert softmax_kl_divergence(softmax(z), z, normalize=True) <= 1e-15
+
+
+@settings(max_examples=100, deadline=None)
+@given(logit_vectors, st.data())
+def test_permuting_classes_changes_nothing(z, data):
+    perm = data.draw(st.permutations(range(z.size)))
+    y = np.linspace(1.0, 2.0, z.size)
+    y /= y.sum()
+    perm = np.asarray(perm)
+    assert softmax_kl_divergence(y[perm], z[perm]) == pytest.approx(
+        softmax_kl_divergence(y, z), rel=1e-12, abs=1e-300)
