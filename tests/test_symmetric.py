@@ -1,0 +1,269 @@
+"""Tests of klbook.symmetric: Jeffreys and Jensen–Shannon divergences.
+
+Reference values come from mpmath at 50 digits computed from the definitions
+(the mixture M = (P + Q) / 2 formed exactly), never from klbook itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from klbook import jeffreys_divergence, js_divergence, kl_divergence
+
+mpmath.mp.dps = 50
+SYMMETRIC = [jeffreys_divergence, js_divergence]
+EPS = np.finfo(float).eps
+
+
+def _normalised(v) -> list[mpmath.mpf]:
+    values = [mpmath.mpf(float(x)) for x in v]
+    total = mpmath.fsum(values)
+    return [x / total for x in values]
+
+
+def _kl_exact(p: list[mpmath.mpf], q: list[mpmath.mpf]) -> mpmath.mpf:
+    if any(a > 0 and b == 0 for a, b in zip(p, q)):
+        return mpmath.inf
+    return mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(p, q) if a > 0)
+
+
+def reference_js(p, q) -> mpmath.mpf:
+    P, Q = _normalised(p), _normalised(q)
+    M = [(a + b) / 2 for a, b in zip(P, Q)]
+    return (_kl_exact(P, M) + _kl_exact(Q, M)) / 2
+
+
+def reference_jeffreys(p, q) -> mpmath.mpf:
+    P, Q = _normalised(p), _normalised(q)
+    return _kl_exact(P, Q) + _kl_exact(Q, P)
+
+
+def relative_error(value: float, reference: mpmath.mpf) -> float:
+    return float(abs((mpmath.mpf(float(value)) - reference) / reference))
+
+
+# --- known values ------------------------------------------------------------------------
+
+
+def test_two_point_example_exact_values():
+    # p = (1/2, 1/2), q = (1/10, 9/10): D(p||q) = log(5/3), D(q||p) = (9/5) log 3 - log 5
+    half, tenth = mpmath.mpf(1) / 2, mpmath.mpf(1) / 10
+    jeffreys = mpmath.log(mpmath.mpf(5) / 3) + mpmath.mpf(9) / 5 * mpmath.log(3) - mpmath.log(5)
+    m = [(half + tenth) / 2, (half + 9 * tenth) / 2]          # (3/10, 7/10)
+    js = (half * mpmath.log(half / m[0]) + half * mpmath.log(half / m[1])
+          + tenth * mpmath.log(tenth / m[0]) + 9 * tenth * mpmath.log(9 * tenth / m[1])) / 2
+    assert jeffreys_divergence([0.5, 0.5], [0.1, 0.9]) == pytest.approx(float(jeffreys), rel=2e-16)
+    assert js_divergence([0.5, 0.5], [0.1, 0.9]) == pytest.approx(float(js), rel=2e-16)
+
+
+def test_disjoint_supports():
+    p, q = [0.25, 0.75, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]
+    assert js_divergence(p, q) == pytest.approx(math.log(2), rel=4 * EPS)
+    assert js_divergence(p, q, base=2) == pytest.approx(1.0, rel=4 * EPS)
+    assert jeffreys_divergence(p, q) == math.inf
+
+
+def test_jeffreys_of_counts_with_normalize():
+    # p' = (1/4, 3/4), q' = (1/2, 1/2): J = sum (p' - q') log(p' / q')
+    exact = (mpmath.mpf(-1) / 4 * mpmath.log(mpmath.mpf(1) / 2)
+             + mpmath.mpf(1) / 4 * mpmath.log(mpmath.mpf(3) / 2))
+    value = jeffreys_divergence([1, 3], [1, 1], normalize=True)
+    assert value == pytest.approx(float(exact), rel=4 * EPS)
+
+
+def test_jeffreys_is_infinite_iff_supports_differ():
+    assert jeffreys_divergence([0.5, 0.5, 0.0], [0.4, 0.4, 0.2]) == math.inf
+    assert jeffreys_divergence([0.4, 0.4, 0.2], [0.5, 0.5, 0.0]) == math.inf
+    assert np.isfinite(jeffreys_divergence([0.5, 0.5, 0.0], [0.3, 0.7, 0.0]))
+
+
+def test_js_is_finite_with_partial_overlap():
+    value = js_divergence([0.5, 0.5, 0.0], [0.0, 0.5, 0.5])
+    assert value == pytest.approx(float(reference_js([0.5, 0.5, 0.0], [0.0, 0.5, 0.5])), rel=4 * EPS)
+
+
+def test_js_of_a_tiny_probability_against_a_large_one():
+    # q/p overflows a double here; the term must not become inf or nan
+    p, q = [5e-324, 1.0], [1.0, 0.0]
+    value = js_divergence(p, q, normalize=True)
+    assert value == pytest.approx(float(reference_js(p, q)), rel=4 * EPS)
+
+
+# --- accuracy against mpmath ---------------------------------------------------------------
+
+
+def _near_pairs(seed: int, count: int):
+    """Pairs with relative perturbations from 1e-16 to 1, sizes 2..40, mixed concentrations."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n = int(rng.integers(2, 41))
+        p = rng.dirichlet(np.full(n, rng.choice([0.1, 1.0, 10.0])))
+        p = np.maximum(p, 1e-300)
+        p /= p.sum()
+        scale = 10.0 ** rng.uniform(-16, 0)
+        q = p * np.exp(scale * rng.standard_normal(n))
+        q /= q.sum()
+        yield p, q
+
+
+@pytest.mark.parametrize("function, reference", [(js_divergence, reference_js),
+                                                 (jeffreys_divergence, reference_jeffreys)])
+def test_accuracy_against_mpmath_including_near_identical_pairs(function, reference):
+    worst = 0.0
+    for p, q in _near_pairs(seed=2026, count=300):
+        exact = reference(p, q)
+        if exact == 0:
+            assert function(p, q) == 0
+            continue
+        worst = max(worst, relative_error(function(p, q), exact))
+    assert worst < 1e-14
+
+
+def test_js_accuracy_with_normalize_and_totals_far_from_one():
+    # (the Jeffreys divergence inherits this from kl_divergence, tested with the core)
+    rng = np.random.default_rng(7)
+    worst = 0.0
+    for p, q in _near_pairs(seed=11, count=150):
+        a, b = 10.0 ** rng.uniform(-3, 3, size=2)
+        value = js_divergence(a * p, b * q, normalize=True)
+        worst = max(worst, relative_error(value, reference_js(a * p, b * q)))
+    assert worst < 1e-14
+
+
+def test_forming_the_mixture_would_lose_the_digits():
+    # Why js_divergence never forms m: when p and q agree to ~14 digits, the
+    # rounding of (p + q) / 2 is comparable to p - q, even with an accurate KL.
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(10))
+    q = p * (1 + 1e-14 * rng.standard_normal(10))
+    q /= q.sum()
+    exact = reference_js(p, q)
+    m = (p + q) / 2
+    naive = (kl_divergence(p, m) + kl_divergence(q, m)) / 2
+    assert relative_error(naive, exact) > 1e-6
+    assert relative_error(js_divergence(p, q), exact) < 4 * EPS
+
+
+# --- units, shapes, normalisation -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", SYMMETRIC)
+def test_units(function):
+    p, q = [0.2, 0.3, 0.5], [0.4, 0.4, 0.2]
+    nats = function(p, q)
+    assert function(p, q, base=2) == pytest.approx(nats / math.log(2), rel=1e-15)
+    assert function(p, q, base=10) == pytest.approx(nats / math.log(10), rel=1e-15)
+
+
+@pytest.mark.parametrize("function", SYMMETRIC)
+def test_broadcasting_and_axis(function):
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(4), size=5)            # (5, 4)
+    q = rng.dirichlet(np.ones(4))                    # (4,)
+    rows = function(p, q)
+    assert rows.shape == (5,)
+    for i in range(5):
+        assert rows[i] == function(p[i], q)
+    assert np.array_equal(function(p.T, q[:, None], axis=0), rows)
+
+
+@pytest.mark.parametrize("function", SYMMETRIC)
+def test_scalar_result_for_one_dimensional_input(function):
+    assert isinstance(function([0.5, 0.5], [0.25, 0.75]), float)
+
+
+# --- bad input: the same errors as the core --------------------------------------------------
+
+
+@pytest.mark.parametrize("function", SYMMETRIC)
+@pytest.mark.parametrize(
+    "p, q, kwargs, error, words",
+    [
+        ([0.5, 0.5], [1.5, -0.5], {}, ValueError, "q has a negative entry"),
+        ([0.5, np.nan], [0.5, 0.5], {}, ValueError, "p contains NaN"),
+        ([0.5, 0.6], [0.5, 0.5], {}, ValueError, "p must sum to 1"),
+        ([0.5, 0.5], [0.0, 0.0], {"normalize": True}, ValueError, "q sums to 0"),
+        ([0.5, 0.5], [1 / 3, 1 / 3, 1 / 3], {}, ValueError, "do not broadcast"),
+        ([0.5, 0.5], [0.5, 0.5], {"base": 1}, ValueError, "base must be positive"),
+        ([0.5, 0.5], [0.5, 0.5], {"base": "2"}, TypeError, "base must be a real number"),
+        ([0.5, 0.5], [0.5, 0.5], {"axis": 1}, ValueError, "axis 1 is out of range"),
+        ([0.5, 0.5], [0.5, 0.5], {"axis": 0.0}, TypeError, "axis must be an integer"),
+        ([True, False], [0.5, 0.5], {}, TypeError, "p must hold numbers"),
+        (0.5, [0.5, 0.5], {}, ValueError, "p must have at least one dimension"),
+        ([0.5, 0.5], [], {}, ValueError, "q is empty"),
+    ],
+)
+def test_bad_input(function, p, q, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        function(p, q, **kwargs)
+
+
+# --- laws (Hypothesis) ----------------------------------------------------------------------
+
+
+def distributions(n: int, min_value: float = 0.0):
+    weights = hnp.arrays(np.float64, n, elements=st.floats(min_value, 1.0))
+    return weights.filter(lambda w: w.sum() > 0).map(lambda w: w / w.sum())
+
+
+pairs = st.integers(1, 25).flatmap(lambda k: st.tuples(distributions(k), distributions(k)))
+positive_pairs = st.integers(1, 25).flatmap(
+    lambda k: st.tuples(distributions(k, 1e-6), distributions(k, 1e-6)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs)
+def test_js_is_symmetric_non_negative_and_at_most_log_2(pair):
+    p, q = pair
+    value = js_divergence(p, q)
+    assert value == js_divergence(q, p)
+    assert 0 <= value <= math.log(2) * (1 + 4 * EPS)
+    assert js_divergence(p, q, base=2) <= 1 + 4 * EPS
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs)
+def test_jeffreys_is_symmetric_and_the_sum_of_both_kl_divergences(pair):
+    p, q = pair
+    value = jeffreys_divergence(p, q)
+    assert value == jeffreys_divergence(q, p)
+    both = kl_divergence(p, q) + kl_divergence(q, p)
+    if math.isinf(both):
+        assert value == math.inf
+    else:
+        assert value == pytest.approx(both, rel=1e-14, abs=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs)
+def test_zero_iff_equal(pair):
+    p, q = pair
+    assert js_divergence(p, p) == 0
+    assert jeffreys_divergence(p, p) == 0
+    assume(np.max(np.abs(p - q)) > 1e-6)
+    assert js_divergence(p, q) > 0
+    assert jeffreys_divergence(p, q) > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(positive_pairs)
+def test_js_is_at_most_a_quarter_of_jeffreys(pair):
+    # D(P||M) <= (D(P||P) + D(P||Q)) / 2 by convexity of D in its second argument
+    p, q = pair
+    assert js_divergence(p, q) <= jeffreys_divergence(p, q) / 4 * (1 + 8 * EPS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(positive_pairs, st.floats(0.01, 100), st.floats(0.01, 100))
+def test_js_normalize_is_scale_invariant(pair, a, b):
+    # a * p rounds each entry (relative 1e-16), which moves a divergence by ~1e-32
+    p, q = pair
+    assert js_divergence(a * p, b * q, normalize=True) == pytest.approx(
+        js_divergence(p, q), rel=1e-12, abs=1e-28)
