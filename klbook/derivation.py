@@ -31,7 +31,10 @@ The module-level lemmas are proved in the book's chapter on Gibbs' inequality:
 * :data:`JENSEN`: Jensen's inequality for a function whose second derivative
   has a fixed sign on the values' domain;
 * :data:`JENSEN_LOG`: its case :math:`f = \ln`;
-* :data:`LOG_SUM`: the log-sum inequality.
+* :data:`LOG_SUM`: the log-sum inequality;
+* :data:`GIBBS`: Gibbs' inequality itself, for later chapters;
+* :data:`NONNEGATIVE`: :math:`0 \le a` for an expression the assumptions make
+  non-negative (it proves nothing new; it lets a chain drop such a term).
 
 Examples
 --------
@@ -67,6 +70,8 @@ __all__ = [
     "JENSEN",
     "JENSEN_LOG",
     "LOG_SUM",
+    "GIBBS",
+    "NONNEGATIVE",
 ]
 
 _RELATIONS = {"=": r"=", "<=": r"\le", ">=": r"\ge"}
@@ -169,11 +174,17 @@ class _Facts:
             diff = self._apply_rules(diff)
             if diff == 0:
                 return diff
+        # Rational identities need the declared expressions as they are (1 - q is
+        # not independent of q); logarithms need them hidden as positive symbols.
+        simplified = sp.simplify(diff)
+        if simplified == 0:
+            return simplified
         hidden = diff.xreplace(self.hidden)
-        simplified = sp.simplify(hidden)
-        if simplified != 0:
-            simplified = sp.simplify(sp.logcombine(hidden))
-        return simplified.xreplace(self.revealed)
+        for attempt in (sp.simplify(hidden), sp.simplify(sp.logcombine(hidden))):
+            attempt = attempt.xreplace(self.revealed)
+            if attempt == 0 or sp.simplify(attempt) == 0:
+                return sp.Integer(0)
+        return simplified
 
     def equal(self, a: sp.Expr, b: sp.Expr) -> bool:
         return self.difference(a, b) == 0
@@ -195,13 +206,19 @@ class _Facts:
                 replacements[part] = sp.Dummy("nonneg", nonnegative=True)
         return expr.xreplace(replacements)
 
+    def _forms(self, expr: sp.Expr):
+        """`expr`, then `expr` with the facts substituted, with signed parts hidden."""
+        expr = sp.sympify(expr)
+        yield self._hide_signed_parts(expr)
+        if self.rules:
+            yield self._hide_signed_parts(self._apply_rules(self.normalise(expr)))
+
     def is_positive(self, expr: sp.Expr) -> bool:
-        hidden = self._hide_signed_parts(expr)
-        return bool(hidden.is_positive or sp.simplify(hidden).is_positive)
+        return any(form.is_positive or sp.simplify(form).is_positive for form in self._forms(expr))
 
     def is_nonnegative(self, expr: sp.Expr) -> bool:
-        hidden = self._hide_signed_parts(expr)
-        return bool(hidden.is_nonnegative or sp.simplify(hidden).is_nonnegative)
+        return any(form.is_nonnegative or sp.simplify(form).is_nonnegative
+                   for form in self._forms(expr))
 
     def is_nonpositive(self, expr: sp.Expr) -> bool:
         return self.is_nonnegative(-expr)
@@ -259,8 +276,9 @@ class Lemma:
         Short name, shown next to the step.
     statement : str
         The inequality and its side conditions, in LaTeX.
-    label : str
-        The label of the block in the book that proves it.
+    label : str or None
+        The label of the block in the book that proves it; None for a lemma
+        that only checks the declared assumptions (:data:`NONNEGATIVE`).
     parameters : tuple of str
         The keyword arguments an instance takes.
     instantiate : callable
@@ -276,7 +294,7 @@ class Lemma:
 
     name: str
     statement: str
-    label: str
+    label: str | None
     parameters: tuple[str, ...]
     instantiate: Callable[..., tuple[sp.Expr, sp.Expr]] = field(repr=False, compare=False)
     optional: tuple[str, ...] = ()
@@ -382,6 +400,54 @@ def _log_sum(facts: _Facts, *, a: Any, b: Any, index: Any = None):
         left = sp.Sum(a * sp.log(a / b), index)
     return total_a * sp.log(total_a / total_b), left
 
+
+def _nonnegative(facts: _Facts, *, term: Any) -> tuple[sp.Expr, sp.Expr]:
+    term = sp.sympify(term)
+    _require(facts.is_nonnegative(term), f"{term} is not provably >= 0")
+    return sp.Integer(0), term
+
+
+def _gibbs(facts: _Facts, *, p: Any, q: Any, index: Any = None):
+    p, _ = _indexed_terms(p, index, "p")
+    q, _ = _indexed_terms(q, index, "q")
+    if index is None and len(p) != len(q):
+        raise TypeError("p and q must have the same length")
+    for term in _each(p, index) + _each(q, index):
+        _require(facts.is_positive(term), f"{term} is not provably > 0")
+    if index is None:
+        total_p, total_q = sp.Add(*p), sp.Add(*q)
+        divergence = sp.Add(*(pi * sp.log(pi / qi) for pi, qi in zip(p, q)))
+    else:
+        total_p, total_q = sp.Sum(p, index), sp.Sum(q, index)
+        divergence = sp.Sum(p * sp.log(p / q), index)
+    _require(facts.equal(total_p, 1), f"{total_p} = 1 is not implied by the given facts")
+    _require(facts.is_nonnegative(1 - total_q), f"{total_q} <= 1 is not implied by the given facts")
+    return sp.Integer(0), divergence
+
+
+#: :math:`0 \le a` for an expression :math:`a` that is provably non-negative under
+#: the declared assumptions and facts; used to drop a non-negative term.
+#: Keyword: ``term``.
+NONNEGATIVE = Lemma(
+    name="non-negative term",
+    statement=r"0 \le a \quad (a \ge 0 \text{ by the assumptions})",
+    label=None,
+    parameters=("term",),
+    instantiate=_nonnegative,
+)
+
+#: Gibbs' inequality :math:`\sum_i p_i \ln\frac{p_i}{q_i} \ge 0` for :math:`p_i, q_i > 0`,
+#: :math:`\sum_i p_i = 1` and :math:`\sum_i q_i \le 1` (the sum runs over the support of
+#: :math:`P`). Keywords: ``p``, ``q`` and ``index=(i, lower, upper)``, or lists.
+GIBBS = Lemma(
+    name="Gibbs' inequality",
+    statement=r"\textstyle\sum_i p_i \ln\frac{p_i}{q_i} \ge 0 \quad "
+              r"(p_i, q_i > 0,\ \sum_i p_i = 1,\ \sum_i q_i \le 1)",
+    label="thm-gibbs",
+    parameters=("p", "q"),
+    optional=("index",),
+    instantiate=_gibbs,
+)
 
 #: :math:`\ln t \le t - 1` for :math:`t > 0`, with equality only at :math:`t = 1`.
 #: Keyword: ``t``.
@@ -547,7 +613,10 @@ def _justify(before: sp.Expr, after: sp.Expr, lesser: sp.Expr, greater: sp.Expr,
     ends = (lesser, greater)
     # before = C[lesser], after = C[greater], C non-decreasing; or the mirror image.
     for source, target, wanted in ((lesser, greater, 1), (greater, lesser, -1)):
-        for context in _contexts(before, source, hole, facts):
+        # The context is found from either side: C[source] in `before` or C[target] in `after`.
+        candidates = list(_contexts(before, source, hole, facts))
+        candidates += [c for c in _contexts(after, target, hole, facts) if c not in candidates]
+        for context in candidates:
             if not facts.equal(context.xreplace({hole: target}), after):
                 continue
             if not facts.equal(context.xreplace({hole: source}), before):

@@ -8,10 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from klbook.derivation import (
+    GIBBS,
     JENSEN,
     JENSEN_LOG,
     LOG_LE_X_MINUS_1,
     LOG_SUM,
+    NONNEGATIVE,
     Derivation,
     Lemma,
     StepError,
@@ -119,6 +121,47 @@ def test_lemma_inside_a_decreasing_context_flips_the_direction():
     chain = Derivation(-sp.log(t)).greater_equal(1 - t, "ln t <= t - 1, negated",
                                                  lemma=LOG_LE_X_MINUS_1, t=t)
     assert chain.relation == ">="
+
+
+def test_gibbs_when_q_has_mass_outside_the_support_of_p():
+    outside = sp.Symbol("r", nonnegative=True)
+    facts = [sp.Eq(total(p[i]), 1), sp.Eq(total(q[i]), 1 - outside), 1 - outside > 0]
+    chain = (Derivation(D, given=facts)
+             .equals(total(-p[i] * sp.log(q[i] / p[i])), "log of a reciprocal")
+             .greater_equal(-sp.log(total(q[i])), "convexity of -log", lemma=JENSEN,
+                            f=lambda u: -sp.log(u), weights=p[i], values=q[i] / p[i],
+                            index=(i, 1, n))
+             .equals(-sp.log(1 - outside), "mass outside")
+             .greater_equal(outside, "ln t <= t - 1", lemma=LOG_LE_X_MINUS_1, t=1 - outside)
+             .greater_equal(0, "r >= 0", lemma=NONNEGATIVE, term=outside))
+    assert len(chain) == 5 and chain.result == 0
+
+
+def test_log_sum_inequality_from_gibbs_lemma():
+    a, b = sp.IndexedBase("a", positive=True), sp.IndexedBase("b", positive=True)
+    A, B = sp.symbols("A B", positive=True)
+    pa, qb = a[i] / A, b[i] / B
+    chain = (Derivation(total(a[i] * sp.log(a[i] / b[i])),
+                        given=[sp.Eq(total(a[i]), A), sp.Eq(total(b[i]), B)])
+             .equals(A * total(pa * sp.log(pa / qb)) + A * sp.log(A / B), "normalise")
+             .greater_equal(A * sp.log(A / B), "Gibbs", lemma=GIBBS, p=pa, q=qb, index=(i, 1, n)))
+    assert chain.relation == ">="
+    # without the totals the weights are not known to sum to 1
+    expect_failure(lambda: Derivation(A * total(pa * sp.log(pa / qb))).greater_equal(
+        0, "Gibbs", lemma=GIBBS, p=pa, q=qb, index=(i, 1, n)), 1, "is not implied")
+
+
+def test_rational_identity_with_a_declared_positive_expression():
+    u, v = sp.symbols("u v", positive=True)
+    slope = sp.diff(u * sp.log(u / v) + (1 - u) * sp.log((1 - u) / (1 - v)) - 2 * (u - v) ** 2, v)
+    chain = Derivation(slope, given=[1 - u > 0, 1 - v > 0]).equals(
+        (v - u) * (1 - 2 * v) ** 2 / (v * (1 - v)), "common denominator")
+    assert len(chain) == 1
+
+
+def test_nonnegative_needs_a_provable_sign():
+    expect_failure(lambda: Derivation(-r).less_equal(0, "r real", lemma=NONNEGATIVE, term=r),
+                   1, "not provably >= 0")
 
 
 # ---------------------------------------------------------------- wrong chains fail at their step
@@ -289,5 +332,6 @@ def test_bad_arguments_raise_type_error_naming_them(build, message):
 
 
 def test_lemmas_are_named_and_labelled():
-    for lemma in (LOG_LE_X_MINUS_1, JENSEN, JENSEN_LOG, LOG_SUM):
+    for lemma in (LOG_LE_X_MINUS_1, JENSEN, JENSEN_LOG, LOG_SUM, GIBBS):
         assert isinstance(lemma, Lemma) and lemma.name and lemma.label and lemma.statement
+    assert NONNEGATIVE.label is None  # it only checks the declared assumptions
