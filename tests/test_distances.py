@@ -44,7 +44,9 @@ def test_metric_range_and_pinsker(pq):
     tv = total_variation(p, q)
     assert 0 <= tv <= 1 + 1e-15
     assert tv == total_variation(q, p)
-    assert kl_divergence(p, q) >= 2 * tv ** 2 * (1 - 1e-12)
+    # rows that differ only by rounding (|p - q| ~ 1e-16) have D and 2 TV^2 ~ 1e-32,
+    # below what the rounded inputs determine: allow that absolute slack
+    assert kl_divergence(p, q) >= 2 * tv ** 2 * (1 - 1e-12) - 1e-28
 
 
 def test_known_values_and_normalize():
