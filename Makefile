@@ -27,7 +27,7 @@ unit: setup
 	$(BIN)/python -m pytest -q tests klbook --doctest-modules
 
 notebooks: setup
-	$(BIN)/python -m pytest -q --nbval --nbval-current-env -n 2 chapters
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env -n 2 --dist loadfile chapters
 
 test: unit notebooks
 	$(JB_BUILD)
