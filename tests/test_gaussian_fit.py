@@ -1,0 +1,251 @@
+"""Tests of klbook.gaussian_fit: mixtures, quadrature, forward and reverse KL fits.
+
+References are independent of the code under test: closed forms for two
+Gaussians, exact Gaussian moments, mpmath quadrature at 30 digits, and finite
+differences of the objective for the local-minimum property.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from klbook.gaussian_fit import (
+    GaussianMixture,
+    fit_reverse_kl,
+    forward_kl,
+    gauss_hermite_expectation,
+    gaussian_logpdf,
+    moment_matched_gaussian,
+    reverse_kl,
+)
+
+mpmath.mp.dps = 30
+# The chapter's mixture: two modes of different weights and widths.
+BOOK = GaussianMixture(weights=[0.6, 0.4], means=[-2.0, 3.0], scales=[1.0, 0.7])
+
+
+def kl_gaussians(m1, s1, m2, s2) -> float:
+    """D(N(m1, s1^2) || N(m2, s2^2)), the textbook closed form."""
+    return math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
+
+
+def _mp_mixture(p: GaussianMixture):
+    parts = [(mpmath.mpf(float(w)), mpmath.mpf(float(m)), mpmath.mpf(float(s)))
+             for w, m, s in zip(p.weights, p.means, p.scales)]
+    return lambda x: mpmath.fsum(w * mpmath.npdf(x, m, s) for w, m, s in parts)
+
+
+def _breakpoints(p: GaussianMixture, centre: float, width: float) -> list:
+    # split the real line where the integrand changes character
+    inner = sorted({float(v) for v in p.means} | {centre})
+    return [-mpmath.inf, centre - 12 * width] + inner + [centre + 12 * width, mpmath.inf]
+
+
+def reference_reverse_kl(p: GaussianMixture, m: float, s: float) -> mpmath.mpf:
+    density = _mp_mixture(p)
+    m, s = mpmath.mpf(m), mpmath.mpf(s)
+    q = lambda x: mpmath.npdf(x, m, s)  # noqa: E731
+    return mpmath.quad(lambda x: q(x) * (mpmath.log(q(x)) - mpmath.log(density(x))),
+                       sorted(set(_breakpoints(p, float(m), float(s)))))
+
+
+def reference_forward_kl(p: GaussianMixture, m: float, s: float) -> mpmath.mpf:
+    density = _mp_mixture(p)
+    m, s = mpmath.mpf(m), mpmath.mpf(s)
+    q = lambda x: mpmath.npdf(x, m, s)  # noqa: E731
+    width = float(max(p.scales))
+    return mpmath.quad(lambda x: density(x) * (mpmath.log(density(x)) - mpmath.log(q(x))),
+                       sorted(set(_breakpoints(p, float(p.mean), width))))
+
+
+# --- the mixture -----------------------------------------------------------------------------
+
+
+def test_mixture_density_matches_scipy():
+    x = np.linspace(-8, 8, 101)
+    expected = 0.6 * stats.norm.pdf(x, -2.0, 1.0) + 0.4 * stats.norm.pdf(x, 3.0, 0.7)
+    np.testing.assert_allclose(BOOK.pdf(x), expected, rtol=1e-13, atol=0)
+
+
+def test_log_density_is_finite_far_in_the_tails():
+    density = _mp_mixture(BOOK)
+    for x in [-60.0, 45.0]:
+        assert BOOK.pdf(x) == 0.0                           # underflows as a density
+        assert BOOK.logpdf(x) == pytest.approx(float(mpmath.log(density(x))), rel=1e-14)
+
+
+def test_mixture_moments_match_quadrature():
+    density = _mp_mixture(BOOK)
+    mean = mpmath.quad(lambda x: x * density(x), [-mpmath.inf, -2, 3, mpmath.inf])
+    second = mpmath.quad(lambda x: x * x * density(x), [-mpmath.inf, -2, 3, mpmath.inf])
+    assert BOOK.mean == pytest.approx(float(mean), abs=1e-14)
+    assert BOOK.variance == pytest.approx(float(second - mean**2), rel=1e-14)
+    m, s = moment_matched_gaussian(BOOK)
+    assert (m, s**2) == (pytest.approx(float(mean), abs=1e-14),
+                         pytest.approx(float(second - mean**2), rel=1e-14))
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(weights=[0.5, 0.6], means=[0, 1], scales=[1, 1]), "weights must sum to 1"),
+        (dict(weights=[1.5, -0.5], means=[0, 1], scales=[1, 1]), "weights has a negative entry"),
+        (dict(weights=[0.5, 0.5], means=[0, 1], scales=[1, 0]), "scales must be positive"),
+        (dict(weights=[0.5, 0.5], means=[0, 1, 2], scales=[1, 1]), "same length"),
+        (dict(weights=[0.5, 0.5], means=[0, np.nan], scales=[1, 1]), "means must be finite"),
+        (dict(weights=[], means=[], scales=[]), "weights must be a non-empty"),
+    ],
+)
+def test_bad_mixture(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        GaussianMixture(**kwargs)
+
+
+def test_non_numeric_mixture_parameter():
+    with pytest.raises(TypeError, match="means must be numeric"):
+        GaussianMixture(weights=[1.0], means=["a"], scales=[1.0])
+
+
+# --- quadrature -------------------------------------------------------------------------------
+
+
+def test_gauss_hermite_is_exact_for_polynomials():
+    m, s = 0.7, 1.9
+    fourth = m**4 + 6 * m**2 * s**2 + 3 * s**4              # E[X^4] of N(m, s^2)
+    assert gauss_hermite_expectation(lambda x: x**4, m, s, n_nodes=3) == pytest.approx(fourth, rel=1e-14)
+    assert gauss_hermite_expectation(lambda x: x**4, m, s, n_nodes=2) != pytest.approx(fourth, rel=1e-3)
+
+
+def test_gauss_hermite_broadcasts_over_parameters():
+    means, scales = np.array([[0.0], [1.0]]), np.array([1.0, 2.0, 3.0])
+    values = gauss_hermite_expectation(lambda x: x**2, means, scales, n_nodes=4)
+    np.testing.assert_allclose(values, means**2 + scales**2, rtol=1e-14)
+
+
+@pytest.mark.parametrize("n_nodes", [0, 2.5, True])
+def test_bad_node_count(n_nodes):
+    with pytest.raises(ValueError, match="n_nodes must be a positive integer"):
+        gauss_hermite_expectation(np.exp, 0.0, 1.0, n_nodes=n_nodes)
+
+
+def test_gaussian_logpdf_matches_scipy():
+    x = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(gaussian_logpdf(x, 0.5, 1.5), stats.norm.logpdf(x, 0.5, 1.5), rtol=1e-14)
+
+
+# --- divergences --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("m, s", [(0.0, 1.0), (1.5, 0.3), (-2.0, 4.0)])
+def test_single_component_matches_the_closed_form(m, s):
+    target = GaussianMixture([1.0], [0.5], [1.3])
+    assert reverse_kl(target, m, s) == pytest.approx(kl_gaussians(m, s, 0.5, 1.3), rel=1e-12)
+    assert forward_kl(target, m, s) == pytest.approx(kl_gaussians(0.5, 1.3, m, s), rel=1e-12)
+
+
+@pytest.mark.parametrize("m, s, tolerance", [(-2.0, 1.0, 1e-12), (3.0, 0.7, 1e-12),
+                                             (0.0, 2.6, 1e-10), (0.5, 1.5, 1e-10)])
+def test_reverse_kl_of_the_mixture_against_mpmath(m, s, tolerance):
+    assert reverse_kl(BOOK, m, s) == pytest.approx(float(reference_reverse_kl(BOOK, m, s)),
+                                                   abs=tolerance)
+
+
+def test_few_nodes_are_not_enough_for_a_wide_q():
+    # why DEFAULT_NODES is large: 1000 nodes still miss the bend of log p between the modes
+    exact = float(reference_reverse_kl(BOOK, 0.0, 2.6))
+    assert abs(reverse_kl(BOOK, 0.0, 2.6, n_nodes=1000) - exact) > 1e-7
+
+
+@pytest.mark.parametrize("m, s", [(0.0, 2.6), (-2.0, 1.0), (1.0, 4.0)])
+def test_forward_kl_of_the_mixture_against_mpmath(m, s):
+    assert forward_kl(BOOK, m, s) == pytest.approx(float(reference_forward_kl(BOOK, m, s)), abs=1e-11)
+
+
+def test_divergences_vectorise():
+    means, scales = np.array([-1.0, 0.0, 2.0]), np.array([0.5, 1.0, 3.0])
+    rev, fwd = reverse_kl(BOOK, means, scales), forward_kl(BOOK, means, scales)
+    assert rev.shape == fwd.shape == (3,)
+    for i in range(3):
+        assert rev[i] == pytest.approx(float(reverse_kl(BOOK, means[i], scales[i])), rel=1e-13)
+        assert fwd[i] == pytest.approx(float(forward_kl(BOOK, means[i], scales[i])), rel=1e-13)
+
+
+# --- forward fit: moment matching --------------------------------------------------------------
+
+mixtures = st.builds(
+    lambda w, m1, m2, s1, s2: GaussianMixture([w, 1 - w], [m1, m2], [s1, s2]),
+    st.floats(0.05, 0.95), st.floats(-4, 4), st.floats(-4, 4), st.floats(0.3, 2), st.floats(0.3, 2),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(mixtures, st.floats(-3, 3), st.floats(-1, 1))
+def test_forward_kl_excess_over_the_moment_match_is_a_gaussian_kl(p, shift, log_stretch):
+    # D(p||q) = D(p||q*) + D(q*||q) for Gaussian q, q* the moment match: so q* is optimal
+    m_star, s_star = moment_matched_gaussian(p)
+    m, s = m_star + shift, s_star * math.exp(log_stretch)
+    excess = forward_kl(p, m, s, n_nodes=200) - forward_kl(p, m_star, s_star, n_nodes=200)
+    assert excess == pytest.approx(kl_gaussians(m_star, s_star, m, s), abs=1e-10)
+    assert excess >= -1e-10
+
+
+# --- reverse fit ---------------------------------------------------------------------------------
+
+STARTS = [[m, s] for m in np.linspace(-6, 6, 7) for s in (0.5, 3.0)]
+
+
+def _hessian_eigenvalues(p, m, s, h=1e-3):
+    """Finite-difference Hessian of D(q||p) in (mean, log scale)."""
+    def f(a, b):
+        return float(reverse_kl(p, a, math.exp(b)))
+    b = math.log(s)
+    fxx = (f(m + h, b) - 2 * f(m, b) + f(m - h, b)) / h**2
+    fyy = (f(m, b + h) - 2 * f(m, b) + f(m, b - h)) / h**2
+    fxy = (f(m + h, b + h) - f(m + h, b - h) - f(m - h, b + h) + f(m - h, b - h)) / (4 * h * h)
+    return np.linalg.eigvalsh([[fxx, fxy], [fxy, fyy]])
+
+
+def test_reverse_fit_recovers_a_gaussian_target():
+    target = GaussianMixture([1.0], [1.25], [0.8])
+    fits = fit_reverse_kl(target, STARTS)
+    assert len(fits) == 1 and len(fits[0].starts) == len(STARTS)
+    assert fits[0].mean == pytest.approx(1.25, abs=1e-7)
+    assert fits[0].scale == pytest.approx(0.8, rel=1e-7)
+    assert fits[0].divergence == pytest.approx(0.0, abs=1e-12)
+
+
+def test_reverse_fit_of_the_book_mixture_seeks_each_mode():
+    fits = fit_reverse_kl(BOOK, STARTS)
+    assert len(fits) == 2
+    assert sum(len(fit.starts) for fit in fits) == len(STARTS)
+    assert fits[0].divergence < fits[1].divergence
+    for fit, mode, width, weight in zip(fits, BOOK.means, BOOK.scales, BOOK.weights):
+        assert abs(fit.mean - mode) < 0.05 and abs(fit.scale / width - 1) < 0.05
+        # inside one mode p is about weight * N(mode, width^2): D(q||p) is about -log(weight)
+        assert abs(fit.divergence + math.log(weight)) < 0.02
+        assert fit.divergence == pytest.approx(float(reference_reverse_kl(BOOK, fit.mean, fit.scale)),
+                                               abs=1e-12)
+        assert (_hessian_eigenvalues(BOOK, fit.mean, fit.scale) > 0.1).all()
+
+
+def test_forward_and_reverse_fits_each_win_their_own_objective():
+    m_fwd, s_fwd = moment_matched_gaussian(BOOK)
+    best, other = fit_reverse_kl(BOOK, STARTS)
+    for fit in (best, other):
+        assert forward_kl(BOOK, m_fwd, s_fwd) < forward_kl(BOOK, fit.mean, fit.scale)
+    assert best.divergence < reverse_kl(BOOK, m_fwd, s_fwd)
+    # the minor mode's fit is only a local minimum: even the broad forward fit beats it
+    assert other.divergence > reverse_kl(BOOK, m_fwd, s_fwd)
+
+
+@pytest.mark.parametrize("starts", [[1.0, 2.0], [[1.0, 0.0]], [[1.0, 2.0, 3.0]], np.zeros((0, 2))])
+def test_bad_starts(starts):
+    with pytest.raises(ValueError, match="starts"):
+        fit_reverse_kl(BOOK, starts)
