@@ -36,9 +36,11 @@ test: unit notebooks
 outputs: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
 
+# Extra options for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8890"
+LAB_ARGS ?=
 lab: setup
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab]"
-	$(BIN)/jupyter lab chapters
+	$(BIN)/jupyter lab $(LAB_ARGS) chapters
 
 clean:
 	rm -rf _build
