@@ -1,0 +1,183 @@
+"""Tests of tools/edition.py: finding solutions, stubbing them, the student notebooks."""
+
+import ast
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import edition  # noqa: E402
+from edition import find_solutions, strip_solution_text, stub_code, student_notebook  # noqa: E402
+
+md = nbformat.v4.new_markdown_cell
+code = nbformat.v4.new_code_cell
+
+EXERCISE = "````{exercise}\n:label: ex-a\n\nWrite `f(p, q)`.\n````"
+START = "````{solution-start} ex-a\n:class: dropdown\n````\nThe idea: SECRET-TEXT."
+END = "````{solution-end}\n````"
+SOLUTION_CODE = ('def f(p, q):\n    """Divergence of q from p."""\n'
+                 "    return secret_helper(p, q)  # SECRET-CODE\n\nf_value = f(1, 2)\nprint(f_value)")
+
+
+def notebook(*cells):
+    return nbformat.v4.new_notebook(cells=list(cells))
+
+
+def chapter():
+    return notebook(md("# Title"), code("x = 1\nx"), md(EXERCISE), md(START), code(SOLUTION_CODE),
+                    code("check(f)", metadata={"tags": ["public-check"]}),
+                    md("More SECRET-TEXT."), md(END), md("## After"))
+
+
+def sources(nb):
+    return "\n".join(c.source for c in nb.cells)
+
+
+# --- find_solutions ------------------------------------------------------------------------
+
+
+def test_find_solutions_locates_the_gated_solution():
+    [solution] = find_solutions(chapter())
+    assert (solution.label, solution.start, solution.end, solution.inner) == ("ex-a", 3, 7,
+                                                                             [4, 5, 6])
+
+
+def test_colon_fences_count_as_markers():
+    nb = notebook(md(":::{solution-start} ex-b\n:::\ntext"), md(":::{solution-end}\n:::"))
+    assert [(s.label, s.start, s.end) for s in find_solutions(nb)] == [("ex-b", 0, 1)]
+
+
+def test_unclosed_solution_is_an_error_naming_the_cell():
+    with pytest.raises(ValueError, match=r"cell 1: the solution 'ex-a' has no \{solution-end\}"):
+        find_solutions(notebook(md("x"), md(START), code("1")))
+
+
+def test_end_without_start_is_an_error():
+    with pytest.raises(ValueError, match=r"cell 0: \{solution-end\} without"):
+        find_solutions(notebook(md(END)))
+
+
+def test_nested_start_is_an_error():
+    with pytest.raises(ValueError, match="starts inside the solution 'ex-a'"):
+        find_solutions(notebook(md(START), md(START.replace("ex-a", "ex-b")), md(END)))
+
+
+# --- strip_solution_text -------------------------------------------------------------------
+
+
+def test_ungated_solution_directive_is_removed_with_nested_fences():
+    text = ("Before.\n\n````{solution} ex-a\n:class: dropdown\n\n```python\nSECRET()\n```\n"
+            "Still secret.\n````\n\nAfter.\n")
+    assert strip_solution_text(text) == "Before.\n\n\nAfter.\n"
+
+
+def test_gated_solution_in_one_text_is_removed():
+    text = f"{EXERCISE}\n\n{START}\n\nmore\n{END}\nAfter.\n"
+    assert strip_solution_text(text) == f"{EXERCISE}\n\nAfter.\n"
+
+
+def test_text_without_solutions_is_unchanged():
+    text = f"{EXERCISE}\n\n```python\nprint(1)\n```\n"
+    assert strip_solution_text(text) == text
+
+
+# --- stub_code -----------------------------------------------------------------------------
+
+
+def test_stub_keeps_signature_and_docstring_and_assigned_names():
+    stub = stub_code(SOLUTION_CODE, "ex-a")
+    assert stub == ("# Exercise ex-a: replace each ... with your code.\n"
+                    'def f(p, q):\n    """Divergence of q from p."""\n    ...\nf_value = ...')
+    assert "SECRET" not in stub
+
+
+def test_stub_keeps_decorators_multiline_signatures_and_type_hints():
+    source = ("@functools.cache\ndef g(\n    p: float,\n    q: float = 2.0,\n) -> float:\n"
+              "    return p * q\n")
+    stub = stub_code(source, "ex-g")
+    assert stub.splitlines()[1:] == ["@functools.cache", "def g(", "    p: float,",
+                                     "    q: float = 2.0,", ") -> float:", "    ..."]
+
+
+def test_stub_of_a_one_line_definition_is_rebuilt():
+    stub = stub_code("def h(x): return x + 1  # SECRET", "ex-h")
+    assert "SECRET" not in stub and "x + 1" not in stub
+    tree = ast.parse(stub)
+    assert [n.name for n in tree.body] == ["h"]
+
+
+def test_stub_of_a_class_stubs_its_methods():
+    source = "class Model:\n    rate = 3\n\n    def fit(self, x):\n        return x * self.rate\n"
+    stub = stub_code(source, "ex-m")
+    assert stub.splitlines()[1:] == ["class Model:", "    def fit(self, x):", "        ..."]
+
+
+def test_stub_of_code_without_names_is_a_comment():
+    assert stub_code("assert 1 + 1 == 2\nprint('SECRET')", "ex-p") == "# Exercise ex-p: your code here."
+
+
+def test_stub_of_ipython_syntax_is_a_comment():
+    assert stub_code("%timeit secret()", "ex-t") == "# Exercise ex-t: your code here."
+
+
+@pytest.mark.parametrize("source", [SOLUTION_CODE, "a, b = 1, 2\nc: int = 3",
+                                    "def k(x):\n    '''doc'''\n    return x"])
+def test_every_stub_is_valid_python_that_runs(source):
+    namespace = {}
+    exec(compile(stub_code(source, "ex-r"), "<stub>", "exec"), namespace)
+
+
+# --- student_notebook ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("for_site", [True, False])
+def test_student_notebook_has_no_solution_text_or_code(for_site):
+    student = student_notebook(chapter(), for_site=for_site)
+    text = sources(student)
+    assert "SECRET" not in text and "secret_helper" not in text
+    assert "solution-start" not in text and "solution-end" not in text
+    assert EXERCISE in text and "## After" in text and "def f(p, q):" in text
+    nbformat.validate(student)
+
+
+def test_public_checks_survive_and_are_skipped_on_the_site():
+    site = student_notebook(chapter(), for_site=True)
+    [check] = [c for c in site.cells if c.source == "check(f)"]
+    assert check.metadata["tags"] == ["public-check", "skip-execution"]
+    handout = student_notebook(chapter(), for_site=False)
+    [check] = [c for c in handout.cells if c.source == "check(f)"]
+    assert check.metadata["tags"] == ["public-check"]
+
+
+def test_handout_has_an_answer_cell_per_exercise():
+    handout = student_notebook(chapter(), for_site=False)
+    tags = [c.metadata.get("tags", []) for c in handout.cells]
+    assert tags.count([edition.ANSWER_TAG]) == 1
+
+
+def test_outputs_are_cleared():
+    nb = chapter()
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.cells[1].execution_count = 3
+    student = student_notebook(nb, for_site=True)
+    assert all(c.outputs == [] and c.execution_count is None
+               for c in student.cells if c.cell_type == "code")
+
+
+def test_text_around_the_markers_is_kept():
+    nb = notebook(md(EXERCISE + "\n\n" + START), code("secret = 1"), md(END + "\n\nKept after."))
+    student = student_notebook(nb, for_site=True)
+    assert [c.source for c in student.cells] == [
+        EXERCISE, "# Exercise ex-a: replace each ... with your code.\nsecret = ...", "Kept after."]
+
+
+def test_every_chapter_converts():
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        student = student_notebook(nb, for_site=True)
+        nbformat.validate(student)
+        assert "{solution-start}" not in sources(student), path.name
