@@ -7,7 +7,7 @@ CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 JB_BUILD := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: setup book test unit notebooks outputs lab clean
+.PHONY: setup book test unit notebooks outputs lab clean student teaching-test
 
 setup: $(STAMP)
 
@@ -29,8 +29,23 @@ unit: setup
 notebooks: setup
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env -n 2 --dist loadfile chapters
 
-test: unit notebooks
+test: unit notebooks teaching-test
 	$(JB_BUILD)
+
+# The student edition (README, "Teaching with this book"): the site without solutions,
+# the chapters as notebooks with stubs, and the handouts of the Otter assignments, in
+# $(STUDENT); the assignments with their autograders (hidden tests) in $(ASSIGNMENTS).
+STUDENT ?= _build/student
+ASSIGNMENTS ?= _build/assignments
+student: setup
+	$(BIN)/python tools/edition.py --out $(STUDENT)
+	$(BIN)/python tools/assign.py build --out $(ASSIGNMENTS) --handout $(STUDENT)/assignments
+
+# The leak test on the student edition, and three notebooks graded end to end by Otter
+# (otter run: no Docker, no network).
+teaching-test: student
+	KLBOOK_STUDENT_EDITION=$(STUDENT) KLBOOK_GRADING=1 \
+		$(BIN)/python -m pytest -q tests/test_leaks.py tests/test_grading.py
 
 # Re-execute every chapter and store its outputs (after editing a chapter or klbook).
 outputs: setup
