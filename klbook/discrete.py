@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from klbook import _validation
-from klbook.special import _SERIES_LOWER, _SERIES_UPPER, _log1pmx_series
+from klbook import _kl_kernel, _validation
+from klbook.special import _SERIES_LOWER, _SERIES_UPPER, _log1pmx_series, log1pmx
 
 __all__ = ["entropy", "cross_entropy", "kl_divergence"]
 
@@ -206,7 +206,9 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis
     difference :math:`q - p` through :func:`klbook.special.log1pmx`, so no
     logarithms of nearly equal numbers are subtracted. Totals that differ
     from 1 by rounding are divided out analytically, not by dividing the
-    arrays.
+    arrays. The sums are taken in one pass over cache-sized blocks
+    (:mod:`klbook._kl_kernel`), which also checks the entries; chapter 8 of
+    the book derives each step.
 
     Examples
     --------
@@ -221,9 +223,97 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, *, base: float | None = None, axis
     array([0.130812, 0.      ])
     """
     log_base = _validation.check_base(base)
-    p_arr, q_arr, p_sum, q_sum = _prepare_pair(p, q, axis, normalize)
-    terms = _kl_terms(p_arr, q_arr, p_sum, q_sum)
-    return _validation.finish(np.sum(terms, axis=-1) / p_sum[..., 0], log_base)
+    return _validation.finish(_kl_nats(p, q, axis, normalize), log_base)
+
+
+# The totals' correction phi(1 + c) = u (c - (2/3) u**2), u = c / (2 + c), is exact to
+# 2**-56 for |c| below this (one term of the series in klbook.special).
+_ONE_TERM_OFFSET = 6e-6
+# Where phi(Sq/Sp) exceeds this share of A/Sp, subtracting it would cost digits: the
+# totals are far apart (normalize=True) and the careful path with exact products runs.
+_CORRECTION_SHARE = 1.0 / 16.0
+
+
+def _kl_nats(p: ArrayLike, q: ArrayLike, axis: int, normalize: bool) -> NDArray[np.float64]:
+    """D(p/Sp || q/Sq) in nats, reduced over `axis`, from one blocked pass.
+
+    The pass (:mod:`klbook._kl_kernel`) returns ``A = sum p phi(q/p)``, the
+    totals and ``Sd = sum (q - p)``; then ``Sp D = A - Sp phi(Sq/Sp)`` exactly,
+    with ``Sq/Sp - 1 = Sd / Sp`` free of the rounding of the totals. Float64
+    arrays skip the separate entry checks: the pass finds NaN, negative and
+    infinite entries itself, and only then do the full checks run, to raise
+    the same error with the same message.
+    """
+    arrays = _fast_pair(p, q, axis)
+    if arrays is None:
+        arrays = _validation.broadcast_pair(_validation.as_measure(p, "p"),
+                                            _validation.as_measure(q, "q"), axis)
+    sums = _kl_kernel.kl_sums(*arrays)
+    if not (sums.valid and _totals_acceptable(sums.p_sum, sums.q_sum, normalize)):
+        # raises, naming the argument and the problem; returns only if a total overflowed
+        p_arr, q_arr, p_sum, q_sum = _prepare_pair(p, q, axis, normalize)
+        return np.sum(_kl_terms(p_arr, q_arr, p_sum, q_sum), axis=-1) / p_sum[..., 0]
+    if np.ndim(sums.p_sum) == 0:  # one distribution: Python floats, same IEEE arithmetic
+        p_total = float(sums.p_sum)
+        mean, offset = float(sums.phi_sum) / p_total, float(sums.difference_sum) / p_total
+        correction = (_phi_of_offset(np.asarray(offset)).item()
+                      if abs(offset) > _ONE_TERM_OFFSET else _phi_one_term(offset))
+        if not correction > _CORRECTION_SHARE * mean:
+            return np.float64(mean - correction)
+    mean = sums.phi_sum / sums.p_sum
+    correction = _phi_of_offset(np.asarray(sums.difference_sum / sums.p_sum))
+    careful = correction > _CORRECTION_SHARE * mean
+    result = np.asarray(mean - correction)
+    if careful.any():
+        p_arr, q_arr = arrays[0][careful], arrays[1][careful]
+        p_sum, q_sum = p_arr.sum(axis=-1, keepdims=True), q_arr.sum(axis=-1, keepdims=True)
+        result[careful] = np.sum(_kl_terms(p_arr, q_arr, p_sum, q_sum), axis=-1) / p_sum[..., 0]
+    return result
+
+
+def _fast_pair(p: ArrayLike, q: ArrayLike, axis: int):
+    """Two non-empty float64 arrays, broadcast with `axis` last; None if anything else."""
+    if not (type(p) is np.ndarray and type(q) is np.ndarray
+            and p.dtype == np.float64 and q.dtype == np.float64
+            and p.ndim and q.ndim and p.size and q.size):
+        return None
+    if p.shape == q.shape and (axis == -1 or axis == p.ndim - 1) and type(axis) is int:
+        return p, q  # the common case, without broadcast_to and moveaxis views
+    try:
+        return _validation.broadcast_pair(p, q, axis)
+    except (TypeError, ValueError):  # reported by the full checks, in their order
+        return None
+
+
+def _totals_acceptable(p_sum: NDArray[np.float64], q_sum: NDArray[np.float64],
+                       normalize: bool) -> bool:
+    """The conditions of `_validation.totals` (finite totals also rule out inf entries)."""
+    if p_sum.ndim == 0:  # one row: Python floats are quicker than array calls
+        p_total, q_total = float(p_sum), float(q_sum)
+        if normalize:
+            return 0.0 < p_total < np.inf and 0.0 < q_total < np.inf
+        tolerance = _validation.SUM_TOLERANCE
+        return abs(p_total - 1.0) <= tolerance and abs(q_total - 1.0) <= tolerance
+    if normalize:
+        return bool(np.all(np.isfinite(p_sum) & np.isfinite(q_sum) & (p_sum > 0) & (q_sum > 0)))
+    tolerance = _validation.SUM_TOLERANCE
+    return bool(np.all((np.abs(p_sum - 1.0) <= tolerance) & (np.abs(q_sum - 1.0) <= tolerance)))
+
+
+def _phi_one_term(offset):
+    """``phi(1 + c)`` for ``|c| <= _ONE_TERM_OFFSET``: ``u (c - (2/3) u**2)``, ``u = c / (2 + c)``."""
+    u = offset / (2.0 + offset)
+    return u * (offset - (2.0 / 3.0) * u * u)
+
+
+def _phi_of_offset(offset: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``phi(1 + c) = c - log(1 + c)`` elementwise (each entry on its own)."""
+    phi = _phi_one_term(offset)
+    large = np.abs(offset) > _ONE_TERM_OFFSET
+    if large.any():
+        phi = np.asarray(phi)
+        phi[large] = -log1pmx(offset[large])
+    return phi
 
 
 # Totals closer than this (relatively) are treated as equal up to rounding: the
