@@ -1,8 +1,10 @@
 """Course assignments from the book's chapters, graded by Otter-Grader.
 
-An assignment is a file ``assignments/NN_topic.py`` that names a chapter, the
-exercises of that chapter it asks (by their ``ex-`` label) and, for each, the
-tests: public ones (the student runs them with ``grader.check``) and hidden ones
+An assignment is a file ``assignments/NN_topic.py`` that names a chapter
+(``CHAPTER``), the exercises of that chapter it asks (``QUESTIONS``, by their
+``ex-`` label), the names its solutions use from earlier in the chapter
+(``SETUP_NAMES``: the cells defining them are copied into the assignment, after
+the chapter's first code cell) and, for each exercise, the tests: public ones (the student runs them with ``grader.check``) and hidden ones
 (only the autograder runs them), with points. Statements, solutions and stubs
 are not copied into the assignment file; they are read from the chapter when
 the assignment is built, so that one source serves the book and the course.
@@ -27,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import inspect
 import json
@@ -103,6 +106,42 @@ def exercise_statements(nb: nbformat.NotebookNode) -> dict[str, str]:
     return statements
 
 
+def _bound_names(source: str) -> set[str]:
+    """Names a cell binds at top level (assignments, definitions, imports)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def setup_cells(chapter: nbformat.NotebookNode, names: list[str]) -> list[str]:
+    """The chapter's first code cell, then each code cell outside the solutions that
+    binds one of ``names``, in the chapter's order."""
+    in_solution = {i for s in find_solutions(chapter) for i in [s.start, s.end, *s.inner]}
+    code = [(i, c.source) for i, c in enumerate(chapter.cells)
+            if c.cell_type == "code" and i not in in_solution]
+    wanted, chosen, found = set(names), [code[0][1]], set()
+    for _, source in code[1:]:
+        bound = _bound_names(source) & wanted
+        if bound:
+            chosen.append(source)
+            found |= bound
+    missing = wanted - found - _bound_names(code[0][1])
+    if missing:
+        raise ValueError(f"no code cell of the chapter defines {sorted(missing)}")
+    return chosen
+
+
 def _raw(text: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_raw_cell(text)
 
@@ -123,7 +162,8 @@ def master_notebook(spec: ModuleType, root: Path = ROOT, *,
     chapter = nbformat.read(root / spec.CHAPTER, as_version=4)
     statements = exercise_statements(chapter)
     solutions = {s.label: s for s in find_solutions(chapter)}
-    setup = next(cell.source for cell in chapter.cells if cell.cell_type == "code")
+    # The chapter's imports, and the cells that define what the solutions use (SETUP_NAMES).
+    setup = setup_cells(chapter, list(getattr(spec, "SETUP_NAMES", [])))
     config = {
         "name": spec.NAME,
         "init_cell": True,
@@ -141,7 +181,7 @@ def master_notebook(spec: ModuleType, root: Path = ROOT, *,
             "of *The Kullback–Leibler Divergence, with Proofs That Run*. Replace each `...` "
             "with your code, and run the `grader.check` cell after each answer: it runs the "
             "public checks. More tests, hidden from you, grade the submission."),
-        nbformat.v4.new_code_cell(setup),
+        *(nbformat.v4.new_code_cell(source) for source in setup),
     ]
     for question in questions(spec):
         if question.label not in statements or question.label not in solutions:
