@@ -7,7 +7,7 @@ CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 JB_BUILD := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: setup book test unit notebooks outputs lab clean student teaching-test
+.PHONY: setup book test unit notebooks outputs lab clean student teaching-test bench
 
 setup: $(STAMP)
 
@@ -56,6 +56,11 @@ LAB_ARGS ?=
 lab: setup
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab]"
 	$(BIN)/jupyter lab $(LAB_ARGS) chapters
+
+# Speed and accuracy of kl_divergence against scipy and numpy, on this machine: one
+# table (benchmarks/bench_kl.py). Not part of `make test`, which times nothing.
+bench: setup
+	$(BIN)/python benchmarks/bench_kl.py
 
 clean:
 	rm -rf _build
