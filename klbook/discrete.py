@@ -249,6 +249,12 @@ def _kl_nats(p: ArrayLike, q: ArrayLike, axis: int, normalize: bool) -> NDArray[
         arrays = _validation.broadcast_pair(_validation.as_measure(p, "p"),
                                             _validation.as_measure(q, "q"), axis)
     sums = _kl_kernel.kl_sums(*arrays)
+    if normalize and sums.valid and _totals_out_of_range(sums.p_sum, sums.q_sum):
+        # totals near the ends of the double range (subnormal entries, say): scale each
+        # row by a power of two, which is exact and leaves the normalised pair unchanged
+        arrays = tuple(np.ldexp(arr, -np.frexp(total)[1][..., np.newaxis])
+                       for arr, total in zip(arrays, (sums.p_sum, sums.q_sum)))
+        sums = _kl_kernel.kl_sums(*arrays)
     if not (sums.valid and _totals_acceptable(sums.p_sum, sums.q_sum, normalize)):
         # raises, naming the argument and the problem; returns only if a total overflowed
         p_arr, q_arr, p_sum, q_sum = _prepare_pair(p, q, axis, normalize)
@@ -258,11 +264,12 @@ def _kl_nats(p: ArrayLike, q: ArrayLike, axis: int, normalize: bool) -> NDArray[
         mean, offset = float(sums.phi_sum) / p_total, float(sums.difference_sum) / p_total
         correction = (_phi_of_offset(np.asarray(offset)).item()
                       if abs(offset) > _ONE_TERM_OFFSET else _phi_one_term(offset))
-        if not correction > _CORRECTION_SHARE * mean:
+        # (an infinite or NaN correction means a subnormal total: the careful path)
+        if correction <= _CORRECTION_SHARE * mean and correction < np.inf:
             return np.float64(mean - correction)
     mean = sums.phi_sum / sums.p_sum
     correction = _phi_of_offset(np.asarray(sums.difference_sum / sums.p_sum))
-    careful = correction > _CORRECTION_SHARE * mean
+    careful = ~((correction <= _CORRECTION_SHARE * mean) & (correction < np.inf))
     result = np.asarray(mean - correction)
     if careful.any():
         p_arr, q_arr = arrays[0][careful], arrays[1][careful]
@@ -283,6 +290,13 @@ def _fast_pair(p: ArrayLike, q: ArrayLike, axis: int):
         return _validation.broadcast_pair(p, q, axis)
     except (TypeError, ValueError):  # reported by the full checks, in their order
         return None
+
+
+def _totals_out_of_range(p_sum, q_sum) -> bool:
+    """Whether a positive finite total lies outside [2**-500, 2**500]."""
+    totals = np.concatenate([np.ravel(p_sum), np.ravel(q_sum)])
+    return bool(np.any((totals > 0) & (totals < np.inf)
+                       & ((totals < 2.0**-500) | (totals > 2.0**500))))
 
 
 def _totals_acceptable(p_sum: NDArray[np.float64], q_sum: NDArray[np.float64],
@@ -308,11 +322,12 @@ def _phi_one_term(offset):
 
 def _phi_of_offset(offset: NDArray[np.float64]) -> NDArray[np.float64]:
     """``phi(1 + c) = c - log(1 + c)`` elementwise (each entry on its own)."""
-    phi = _phi_one_term(offset)
-    large = np.abs(offset) > _ONE_TERM_OFFSET
-    if large.any():
-        phi = np.asarray(phi)
-        phi[large] = -log1pmx(offset[large])
+    with np.errstate(invalid="ignore", over="ignore"):  # inf offset: NaN, sent to the careful path
+        phi = _phi_one_term(offset)
+        large = np.abs(offset) > _ONE_TERM_OFFSET
+        if large.any():
+            phi = np.asarray(phi)
+            phi[large] = -log1pmx(offset[large])
     return phi
 
 
