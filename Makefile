@@ -6,10 +6,22 @@ BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 JB_BUILD := $(BIN)/jupyter-book build . -W -n --keep-going
+# Browser-side packages from the npm registry, pinned, installed into _vendor (not
+# committed): MathJax, served by the site itself so that no page makes a request to another
+# host, and axe-core for the accessibility check of the browser test.
+VENDOR := _vendor
+MATHJAX_VERSION := 3.2.2
+AXE_CORE_VERSION := 4.11.0
+VENDOR_STAMP := $(VENDOR)/.installed-mathjax-$(MATHJAX_VERSION)-axe-core-$(AXE_CORE_VERSION)
+# The browser test drives Debian's chromium with Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup book test unit notebooks outputs lab clean student teaching-test bench
+.PHONY: setup book test unit notebooks outputs lab clean student teaching-test vendor site-test bench
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENDOR_STAMP)
+
+vendor: $(VENDOR_STAMP)
 
 # Everything installs into .venv from pinned versions; nothing is registered globally.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -19,6 +31,17 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	# Build matplotlib's font cache now, so its one-time notice never lands in a cell output.
 	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
 	touch $(STAMP)
+
+$(VENDOR_STAMP):
+	npm install --prefix $(VENDOR) --no-save --no-package-lock --no-audit --no-fund \
+		mathjax@$(MATHJAX_VERSION) axe-core@$(AXE_CORE_VERSION)
+	rm -rf $(VENDOR)/static/mathjax && mkdir -p $(VENDOR)/static
+	cp -r $(VENDOR)/node_modules/mathjax/es5 $(VENDOR)/static/mathjax
+	rm -f $(VENDOR)/.installed-* && touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
 
 book: setup
 	$(JB_BUILD)
@@ -31,6 +54,12 @@ notebooks: setup
 
 test: unit notebooks teaching-test
 	$(JB_BUILD)
+	$(MAKE) site-test
+
+# The built site in headless chromium, offline: every page of _toc.yml is loaded from a
+# server on 127.0.0.1 and checked (console, math, blocks, figures, links, axe-core).
+site-test: setup $(CHROMIUM)
+	$(BIN)/python -m pytest -q tests/site --site-html=_build/html
 
 # The student edition (README, "Teaching with this book"): the site without solutions,
 # the chapters as notebooks with stubs, and the handouts of the Otter assignments, in
