@@ -26,7 +26,9 @@ from klbook.gaussian_fit import (
     reverse_kl,
 )
 
-mpmath.mp.dps = 30
+# mpmath's precision is global; references raise it locally (mpmath.workdps) so
+# that no test module changes it for another.
+PRECISION = 30
 # The chapter's mixture: two modes of different weights and widths.
 BOOK = GaussianMixture(weights=[0.6, 0.4], means=[-2.0, 3.0], scales=[1.0, 0.7])
 
@@ -48,6 +50,7 @@ def _breakpoints(p: GaussianMixture, centre: float, width: float) -> list:
     return [-mpmath.inf, centre - 12 * width] + inner + [centre + 12 * width, mpmath.inf]
 
 
+@mpmath.workdps(PRECISION)
 def reference_reverse_kl(p: GaussianMixture, m: float, s: float) -> mpmath.mpf:
     density = _mp_mixture(p)
     m, s = mpmath.mpf(m), mpmath.mpf(s)
@@ -56,6 +59,7 @@ def reference_reverse_kl(p: GaussianMixture, m: float, s: float) -> mpmath.mpf:
                        sorted(set(_breakpoints(p, float(m), float(s)))))
 
 
+@mpmath.workdps(PRECISION)
 def reference_forward_kl(p: GaussianMixture, m: float, s: float) -> mpmath.mpf:
     density = _mp_mixture(p)
     m, s = mpmath.mpf(m), mpmath.mpf(s)
@@ -74,6 +78,7 @@ def test_mixture_density_matches_scipy():
     np.testing.assert_allclose(BOOK.pdf(x), expected, rtol=1e-13, atol=0)
 
 
+@mpmath.workdps(PRECISION)
 def test_log_density_is_finite_far_in_the_tails():
     density = _mp_mixture(BOOK)
     for x in [-60.0, 45.0]:
@@ -81,6 +86,7 @@ def test_log_density_is_finite_far_in_the_tails():
         assert BOOK.logpdf(x) == pytest.approx(float(mpmath.log(density(x))), rel=1e-14)
 
 
+@mpmath.workdps(PRECISION)
 def test_mixture_moments_match_quadrature():
     density = _mp_mixture(BOOK)
     mean = mpmath.quad(lambda x: x * density(x), [-mpmath.inf, -2, 3, mpmath.inf])

@@ -17,7 +17,9 @@ from hypothesis.extra import numpy as hnp
 
 from klbook import jeffreys_divergence, js_divergence, kl_divergence
 
-mpmath.mp.dps = 50
+# mpmath's precision is global; the references raise it locally (mpmath.workdps)
+# so that no test module changes it for another.
+PRECISION = 50
 SYMMETRIC = [jeffreys_divergence, js_divergence]
 EPS = np.finfo(float).eps
 
@@ -34,17 +36,20 @@ def _kl_exact(p: list[mpmath.mpf], q: list[mpmath.mpf]) -> mpmath.mpf:
     return mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(p, q) if a > 0)
 
 
+@mpmath.workdps(PRECISION)
 def reference_js(p, q) -> mpmath.mpf:
     P, Q = _normalised(p), _normalised(q)
     M = [(a + b) / 2 for a, b in zip(P, Q)]
     return (_kl_exact(P, M) + _kl_exact(Q, M)) / 2
 
 
+@mpmath.workdps(PRECISION)
 def reference_jeffreys(p, q) -> mpmath.mpf:
     P, Q = _normalised(p), _normalised(q)
     return _kl_exact(P, Q) + _kl_exact(Q, P)
 
 
+@mpmath.workdps(PRECISION)
 def relative_error(value: float, reference: mpmath.mpf) -> float:
     return float(abs((mpmath.mpf(float(value)) - reference) / reference))
 
@@ -52,6 +57,7 @@ def relative_error(value: float, reference: mpmath.mpf) -> float:
 # --- known values ------------------------------------------------------------------------
 
 
+@mpmath.workdps(PRECISION)
 def test_two_point_example_exact_values():
     # p = (1/2, 1/2), q = (1/10, 9/10): D(p||q) = log(5/3), D(q||p) = (9/5) log 3 - log 5
     half, tenth = mpmath.mpf(1) / 2, mpmath.mpf(1) / 10
@@ -70,6 +76,7 @@ def test_disjoint_supports():
     assert jeffreys_divergence(p, q) == math.inf
 
 
+@mpmath.workdps(PRECISION)
 def test_jeffreys_of_counts_with_normalize():
     # p' = (1/4, 3/4), q' = (1/2, 1/2): J = sum (p' - q') log(p' / q')
     exact = (mpmath.mpf(-1) / 4 * mpmath.log(mpmath.mpf(1) / 2)
