@@ -181,3 +181,19 @@ def test_every_chapter_converts():
         student = student_notebook(nb, for_site=True)
         nbformat.validate(student)
         assert "{solution-start}" not in sources(student), path.name
+
+
+def test_student_config_links_nowhere_and_executes_afresh(tmp_path):
+    import yaml
+
+    config_path = tmp_path / "_config.yml"
+    config_path.write_text((ROOT / "_config.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    edition.student_config(config_path, tmp_path / "cache")
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    assert config["title"].endswith("(student edition)")
+    assert config["execute"]["execute_notebooks"] == "cache"
+    assert config["execute"]["cache"] == str(tmp_path / "cache")
+    assert "launch_buttons" not in config
+    assert config["html"]["use_repository_button"] is False
+    original = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["sphinx"] == original["sphinx"]  # the book's extensions and settings stay

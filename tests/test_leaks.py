@@ -109,6 +109,21 @@ def edition():
 
 
 @needs_edition
+def test_edition_is_built_from_the_current_sources(edition):
+    # The secrets come from the working tree; an edition of older sources would be
+    # scanned against the wrong ones.
+    import json
+
+    from edition import MANIFEST, source_digests
+
+    recorded = json.loads((edition / MANIFEST).read_text())
+    assert any(rel.startswith("chapters/") for rel in recorded)
+    current = source_digests(ROOT, [rel for rel in recorded if (ROOT / rel).exists()])
+    stale = sorted(rel for rel in recorded if current.get(rel) != recorded[rel])
+    assert not stale, f"the student edition is older than {stale}: run make student again"
+
+
+@needs_edition
 def test_edition_has_the_site_the_notebooks_and_the_sources(edition):
     html = edition / "html"
     assert (html / "index.html").is_file() and (html / "searchindex.js").is_file()
@@ -159,3 +174,16 @@ def test_no_solution_word_in_the_search_index(edition, secrets):
     for word in ("absolutely", "uniform", "hartleys"):
         docs = index["terms"][leaks.stem(word)]
         assert doc in ([docs] if isinstance(docs, int) else docs), word
+
+
+@needs_edition
+def test_no_page_links_to_the_instructor_sources(edition):
+    import yaml
+    from bs4 import BeautifulSoup
+
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    forbidden = (repository, "mybinder.org", "colab.research.google.com")
+    for page in sorted((edition / "html").rglob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        links = [a.get("href", "") for a in soup.find_all("a")]
+        assert not [link for link in links if any(f in link for f in forbidden)], page

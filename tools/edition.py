@@ -28,6 +28,8 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -364,7 +366,8 @@ def strip_sources(source: Path) -> dict[str, int]:
 
 
 def student_config(config_path: Path, cache: Path) -> None:
-    """Adapt ``_config.yml`` of the copy: a title that says which edition, fresh execution."""
+    """Adapt ``_config.yml`` of the copy: a title that says which edition, fresh
+    execution, no links to the instructor's sources."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'The book')} (student edition)"
     execute = config.setdefault("execute", {})
@@ -373,6 +376,12 @@ def student_config(config_path: Path, cache: Path) -> None:
     execute["execute_notebooks"] = "cache"
     execute["cache"] = str(cache)
     execute["allow_errors"] = False
+    # Launch, repository and edit buttons open the instructor's notebooks (with solutions)
+    # in the repository: the student edition has none of them.
+    config.pop("launch_buttons", None)
+    html = config.setdefault("html", {})
+    for button in ("use_repository_button", "use_issues_button", "use_edit_page_button"):
+        html[button] = False
     config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
                            encoding="utf-8")
 
@@ -389,6 +398,25 @@ def write_handout_notebooks(root: Path, dest: Path) -> list[Path]:
     return written
 
 
+MANIFEST = "manifest.json"
+
+
+def source_digests(root: Path, rel_paths: list[str]) -> dict[str, str]:
+    """SHA-256 of each file, by path relative to ``root``."""
+    return {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in rel_paths}
+
+
+def write_manifest(root: Path, source: Path, target: Path) -> None:
+    """Record which instructor files (by digest) the edition was made from.
+
+    The leak test compares these with the working tree: an edition built from
+    older sources is reported as stale rather than scanned against new ones.
+    """
+    rels = [str(p.relative_to(source)) for p in _own_files(source, "*.ipynb")
+            + _own_files(source, "*.md")]
+    target.write_text(json.dumps(source_digests(root, sorted(rels)), indent=1), encoding="utf-8")
+
+
 def build(out: Path, *, site: bool = True, root: Path = ROOT) -> None:
     """Build the student edition into ``out`` (see the module docstring)."""
     out = out.resolve()
@@ -400,6 +428,7 @@ def build(out: Path, *, site: bool = True, root: Path = ROOT) -> None:
     source = out / "source"
     source.mkdir(parents=True)
     copy_book_sources(root, source)
+    write_manifest(root, source, out / MANIFEST)
     removed = strip_sources(source)
     student_config(source / "_config.yml", cache)
     notebooks = write_handout_notebooks(root, out / "notebooks")
