@@ -21,9 +21,13 @@ from klbook.exercises import (
     compare_value,
 )
 
-mpmath.mp.dps = 50
-LN2 = float(mpmath.log(2))
-LN10 = float(mpmath.log(10))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fifty_digits():
+    """mpmath at 50 digits for this module's tests only (restored afterwards)."""
+    with mpmath.workdps(50):
+        yield
 
 
 def kl_uniform_mp(a, b):
