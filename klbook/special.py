@@ -25,8 +25,9 @@ _W_NEAR = 1.0 / 9.0
 # T(w) = 2 w S(w), S(w) = sum_k w**k / (2k + 3)  (the atanh series of log(1 + x)).
 # T(w) / w is a polynomial: near w = 0 a few Taylor terms 2 / (2k + 3) suffice; up
 # to w = 1/9 the Taylor series would need 18 terms, and this 11-term polynomial,
-# which interpolates 2 S(w) at the Chebyshev points of [0, 1/9] (computed with
-# mpmath at 50 digits), stays within 4e-18 (relative) of it there.
+# which interpolates 2 S(w) at the 11 Chebyshev points of [0, 1/9] (solved with
+# mpmath at 50 digits), stays within 3.5e-18 (relative) of it there; rounded to
+# doubles, within 6.2e-17, half an ulp of its constant term 2/3.
 _CHEBYSHEV_COEFFICIENTS = (
     0.6666666666666666, 0.39999999999999525, 0.285714285716001, 0.2222222219823677,
     0.18181819897962714, 0.1538454396486055, 0.13335178631449257, 0.11734279061303197,
