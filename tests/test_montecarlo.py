@@ -51,7 +51,7 @@ def test_k2_is_biased_for_distant_distributions():
     truth = _exact_normal_kl(0.0, 1.0, 2.0, 1.0)          # 2
     est = kl_monte_carlo(Normal(0.0, 1.0), Normal(2.0, 1.0), 50_000,
                          rng=np.random.default_rng(0), estimator="k2")
-    # E[k2] = E[(2 - 2x... )**2]/2 for the unit normals: (4 + 4)/2 = 4, not 2
+    # log r = 2x - 2 for x ~ N(0, 1), so E[k2] = E[(2x - 2)**2] / 2 = (4 + 4) / 2 = 4, not 2
     assert abs(est.estimate - 4.0) <= 4 * est.stderr
     assert abs(est.estimate - truth) > 10 * est.stderr
 
