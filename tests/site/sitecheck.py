@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -40,8 +41,8 @@ def toc_docnames(toc_path: Path = REPO / "_toc.yml") -> list[str]:
 
 
 def is_chapter(docname: str) -> bool:
-    """A chapter of the book proper: a notebook or page under chapters/."""
-    return docname.startswith("chapters/")
+    """A numbered chapter of the book, ``chapters/NN_topic`` (not a back-matter page)."""
+    return re.fullmatch(r"chapters/\d\d_\w+", docname) is not None
 
 
 # Numbers for the report, written to _build/site-test-report.json and printed at the end.
