@@ -279,10 +279,13 @@ def _kl_nats(p: ArrayLike, q: ArrayLike, axis: int, normalize: bool) -> NDArray[
 
 
 def _fast_pair(p: ArrayLike, q: ArrayLike, axis: int):
-    """Two non-empty float64 arrays, broadcast with `axis` last; None if anything else."""
-    if not (type(p) is np.ndarray and type(q) is np.ndarray
-            and p.dtype == np.float64 and q.dtype == np.float64
-            and p.ndim and q.ndim and p.size and q.size):
+    """Two non-empty real arrays as float64, broadcast with `axis` last; None if anything else.
+
+    Only arrays, lists and tuples of plain numbers qualify; everything else (and
+    anything to report) goes through the full checks of `_validation`.
+    """
+    p, q = _plain_float_array(p), _plain_float_array(q)
+    if p is None or q is None or not (p.ndim and q.ndim and p.size and q.size):
         return None
     if p.shape == q.shape and (axis == -1 or axis == p.ndim - 1) and type(axis) is int:
         return p, q  # the common case, without broadcast_to and moveaxis views
@@ -290,6 +293,20 @@ def _fast_pair(p: ArrayLike, q: ArrayLike, axis: int):
         return _validation.broadcast_pair(p, q, axis)
     except (TypeError, ValueError):  # reported by the full checks, in their order
         return None
+
+
+def _plain_float_array(value: ArrayLike) -> NDArray[np.float64] | None:
+    """`value` as a float64 array if it is an array, list or tuple of reals; else None."""
+    if type(value) is not np.ndarray:
+        if type(value) not in (list, tuple):
+            return None
+        try:
+            value = np.asarray(value)
+        except ValueError:  # ragged: the full checks say so
+            return None
+    if value.dtype == np.float64:
+        return value
+    return value.astype(np.float64) if value.dtype.kind in "iuf" else None
 
 
 def _totals_out_of_range(p_sum, q_sum) -> bool:
