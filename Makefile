@@ -50,7 +50,7 @@ unit: setup
 	$(BIN)/python -m pytest -q tests klbook --doctest-modules
 
 notebooks: setup
-	$(BIN)/python -m pytest -q --nbval --nbval-current-env -n 2 --dist loadfile chapters
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile chapters
 
 test: unit notebooks teaching-test
 	$(JB_BUILD)
