@@ -162,15 +162,19 @@ class Site:
         page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
         page.on("response", lambda r: failed.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
         page.on("request", lambda r: offsite.append(r.url) if urlsplit(r.url).hostname not in (LOCAL_HOST, None) else None)
-        page.goto(self.page_url(docname), wait_until="load")
-        found = page.evaluate(COLLECT_JS)
-        # Console and requests of the page itself, before the test injects anything.
-        found["console_errors"], found["failed_requests"] = list(console), list(failed)
-        found["offsite"] = offsite
-        page.add_script_tag(path=str(AXE))
-        # Started from a timer, so that the audit runs in the tab while this returns.
-        page.evaluate(f"() => {{ window.__klbookAxe = new Promise(done => setTimeout("
-                      f"() => ({AXE_JS})().then(done), 0)); }}")
+        try:
+            page.goto(self.page_url(docname), wait_until="load")
+            found = page.evaluate(COLLECT_JS)
+            # Console and requests of the page itself, before the test injects anything.
+            found["console_errors"], found["failed_requests"] = list(console), list(failed)
+            found["offsite"] = offsite
+            page.add_script_tag(path=str(AXE))
+            # Started from a timer, so that the audit runs in the tab while this returns.
+            page.evaluate(f"() => {{ window.__klbookAxe = new Promise(done => setTimeout("
+                          f"() => ({AXE_JS})().then(done), 0)); }}")
+        except Exception:
+            page.close()
+            raise
         return docname, page, found
 
     def _finish(self, started) -> None:
