@@ -11,11 +11,12 @@ from numpy.typing import ArrayLike, NDArray
 SUM_TOLERANCE = 1e-9
 
 
-def as_measure(value: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Return ``value`` as a float64 array of finite, non-negative entries.
+def as_real_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Return ``value`` as a float64 array; ``TypeError`` unless it holds real numbers.
 
-    Raises ``TypeError`` for non-numeric input and ``ValueError`` for empty,
-    zero-dimensional, NaN, infinite or negative input, naming ``name``.
+    Booleans, complex numbers, strings and ``None`` are rejected rather than
+    silently turned into 0/1, a real part, a parse or NaN. Ragged nested
+    sequences raise ``ValueError``. Values are not checked further.
     """
     try:
         arr = np.asarray(value)
@@ -35,7 +36,16 @@ def as_measure(value: ArrayLike, name: str) -> NDArray[np.float64]:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}") from None
-    arr = arr.astype(np.float64, copy=False)
+    return arr.astype(np.float64, copy=False)
+
+
+def as_measure(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Return ``value`` as a float64 array of finite, non-negative entries.
+
+    Raises ``TypeError`` for non-numeric input and ``ValueError`` for empty,
+    zero-dimensional, NaN, infinite or negative input, naming ``name``.
+    """
+    arr = as_real_array(value, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension, got a scalar")
     if arr.size == 0:

@@ -54,20 +54,7 @@ def _parameter(value: ArrayLike, name: str, *, kind: str) -> NDArray[np.float64]
     """
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a number, not a boolean")
-    try:
-        arr = np.asarray(value)
-    except ValueError as exc:  # ragged nested sequences
-        raise ValueError(f"{name} is not a rectangular array: {exc}") from None
-    if arr.dtype.kind == "b":
-        raise TypeError(f"{name} must hold numbers, not booleans")
-    if arr.dtype.kind == "c":
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if arr.dtype.kind not in "iuf":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}") from None
-    arr = arr.astype(np.float64, copy=False)
+    arr = _validation.as_real_array(value, name)
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
     if np.isnan(arr).any():

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from klbook import _kl_kernel, _validation
-from klbook.special import _SERIES_LOWER, _SERIES_UPPER, _log1pmx_series, log1pmx
+from klbook.special import _SERIES_LOWER, _SERIES_UPPER, _log1pmx_series, _two_product, log1pmx
 
 __all__ = ["entropy", "cross_entropy", "kl_divergence"]
 
@@ -352,23 +352,6 @@ def _phi_of_offset(offset: NDArray[np.float64]) -> NDArray[np.float64]:
 # offsets are then formed from the exact differences q - p. Farther apart (counts,
 # normalize=True) the cross products q*Sp - p*Sq are formed exactly instead.
 _TOTALS_CLOSE = 1e-13
-# Dekker's splitting constant 2**27 + 1, for exact products of doubles.
-_SPLIT = 134217729.0
-
-
-def _two_product(a: NDArray[np.float64], b: NDArray[np.float64]):
-    """``a * b`` as an unevaluated sum ``hi + lo`` of two doubles (exact)."""
-    hi = a * b
-    t = _SPLIT * a
-    a_hi = t - (t - a)
-    a_lo = a - a_hi
-    t = _SPLIT * b
-    b_hi = t - (t - b)
-    b_lo = b - b_hi
-    lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return hi, lo
-
-
 def _ratio_offsets(p, q, p_sum, q_sum):
     """Return ``x`` and ``scale`` with ``(q / p) * scale = 1 + x`` accurately.
 

@@ -39,24 +39,7 @@ _SERIES_TERMS = 17  # 0.5**18 / 18! < 1e-21
 
 def _as_logits(value: ArrayLike, name: str = "logits") -> NDArray[np.float64]:
     """Return ``value`` as a float64 array of finite reals (any sign)."""
-    try:
-        arr = np.asarray(value)
-    except ValueError as exc:  # ragged nested sequences
-        raise ValueError(f"{name} is not a rectangular array: {exc}") from None
-    if arr.dtype.kind == "b":
-        raise TypeError(f"{name} must hold numbers, not booleans")
-    if arr.dtype.kind == "c":
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if arr.dtype.kind == "O" and any(
-        v is None or isinstance(v, (str, bytes, bool, complex)) for v in arr.flat
-    ):
-        raise TypeError(f"{name} must be numeric, got a non-numeric entry")
-    if arr.dtype.kind not in "iuf":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}") from None
-    arr = arr.astype(np.float64, copy=False)
+    arr = _validation.as_real_array(value, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension, got a scalar")
     if arr.size == 0:

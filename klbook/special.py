@@ -154,3 +154,24 @@ def log1pmx(x: ArrayLike) -> NDArray[np.float64] | np.float64:
         # log1p(-1) - (-1) is -inf + 1; log1p(inf) - inf would be NaN
         out[np.isposinf(x_arr)] = -np.inf
     return out[()] if out.ndim == 0 else out
+
+
+# Dekker's splitting constant 2**27 + 1: splits a double into two 26-bit halves.
+_SPLIT = 134217729.0
+
+
+def _two_product(a: NDArray[np.float64], b: NDArray[np.float64]
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``a * b`` as an unevaluated sum ``hi + lo`` of two doubles, exactly (Dekker).
+
+    Exact unless a product over- or underflows; callers rescale by powers of two.
+    """
+    hi = a * b
+    t = _SPLIT * a
+    a_hi = t - (t - a)
+    a_lo = a - a_hi
+    t = _SPLIT * b
+    b_hi = t - (t - b)
+    b_lo = b - b_hi
+    lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return hi, lo

@@ -18,8 +18,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from klbook import _validation
-from klbook.discrete import _prepare_pair, kl_divergence
-from klbook.special import _SERIES_LOWER, _SERIES_UPPER, _log1pmx_series
+from klbook.discrete import _TOTALS_CLOSE, _prepare_pair, kl_divergence
+from klbook.special import _SERIES_LOWER, _SERIES_UPPER, _log1pmx_series, _two_product
 
 __all__ = ["jeffreys_divergence", "js_divergence"]
 
@@ -154,26 +154,6 @@ def js_divergence(p: ArrayLike, q: ArrayLike, *, base: float | None = None,
     half_p = np.sum(_half_mixture_terms(p_arr, q_arr, p_sum, q_sum), axis=-1) / p_sum[..., 0]
     half_q = np.sum(_half_mixture_terms(q_arr, p_arr, q_sum, p_sum), axis=-1) / q_sum[..., 0]
     return _validation.finish(0.5 * (half_p + half_q), log_base)
-
-
-# Totals closer than this (relatively) count as equal up to rounding; farther apart
-# (normalize=True with counts or scaled inputs) the cross products are formed exactly.
-_TOTALS_CLOSE = 1e-13
-# Dekker's splitting constant 2**27 + 1, for exact products of doubles.
-_SPLIT = 134217729.0
-
-
-def _two_product(a: NDArray[np.float64], b: NDArray[np.float64]):
-    """``a * b`` as an unevaluated sum ``hi + lo`` of two doubles, exactly."""
-    hi = a * b
-    t = _SPLIT * a
-    a_hi = t - (t - a)
-    a_lo = a - a_hi
-    t = _SPLIT * b
-    b_hi = t - (t - b)
-    b_lo = b - b_hi
-    lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return hi, lo
 
 
 def _ratio_offsets(p: NDArray[np.float64], q: NDArray[np.float64],
