@@ -47,7 +47,7 @@ book: setup
 	$(JB_BUILD)
 
 unit: setup
-	$(BIN)/python -m pytest -q tests klbook --doctest-modules
+	$(BIN)/python -m pytest -q tests klbook --doctest-modules --ignore=tests/site
 
 notebooks: setup
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile chapters
