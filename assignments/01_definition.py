@@ -16,7 +16,7 @@ TITLE = "Assignment 1: what KL divergence is"
 
 
 def test_coin_bits_public_check(exact_bits):
-    from klbook.exercises import check_coin_bits
+    from klbook.exercises.definition import check_coin_bits
 
     check_coin_bits(exact_bits)
 
@@ -44,7 +44,7 @@ def test_coin_bits_numeric_check(numeric_bits):
 
 
 def test_kl_uniform_public_check(kl_uniform):
-    from klbook.exercises import check_kl_uniform
+    from klbook.exercises.definition import check_kl_uniform
 
     check_kl_uniform(kl_uniform)
 

@@ -1,4 +1,4 @@
-"""Tests of klbook.exercises: the public checks pass right answers and explain wrong ones.
+"""Tests of klbook.exercises: the generic checks pass right answers and explain wrong ones.
 
 Expected values come from mpmath at 50 digits or SymPy, never from klbook.
 """
@@ -13,13 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from klbook import exercises
-from klbook.exercises import (
-    CheckFailed,
-    check_coin_bits,
-    check_kl_uniform,
-    compare_function,
-    compare_value,
-)
+from klbook.derivation import Derivation
+from klbook.exercises import CheckFailed, check_derivation, compare_function, compare_value
 
 
 
@@ -185,65 +180,72 @@ def test_compare_function_rejects_non_callables(which):
         compare_function(args["student"], args["reference"], [(1, 2)])
 
 
-# --- the public checks of particular exercises --------------------------------------------
+# --- check_derivation ------------------------------------------------------------------------
+
+x = sp.Symbol("x", positive=True)
 
 
-def test_check_kl_uniform_passes_a_correct_function(capsys):
-    check_kl_uniform(kl_uniform_mp)
-    assert "agrees with the reference on 5 cases" in capsys.readouterr().out
+def log_power_chain():
+    return Derivation(sp.log(x ** 2)).equals(2 * sp.log(x), "log of a power")
 
 
-def test_check_kl_uniform_names_log10():
-    def kl_uniform(a, b):
-        return float(mpmath.log10(mpmath.mpf(b) / a)) if a <= b else math.inf
-
-    with pytest.raises(CheckFailed, match=r"kl_uniform\(2, 5\).*log10"):
-        check_kl_uniform(kl_uniform)
+def test_check_derivation_passes_the_statement_proved(capsys):
+    check_derivation(log_power_chain(), start=sp.log(x ** 2), end=2 * sp.log(x), relation="=")
+    assert capsys.readouterr().out == "the chain proves the statement in 1 verified step.\n"
 
 
-def test_check_kl_uniform_names_swapped_arguments():
-    def kl_uniform(a, b):
-        return kl_uniform_mp(b, a)
-
-    with pytest.raises(CheckFailed, match="arguments exchanged"):
-        check_kl_uniform(kl_uniform)
+def test_check_derivation_accepts_ends_equal_up_to_simplification():
+    check_derivation(log_power_chain(), start=2 * sp.log(x), end=sp.log(x) + sp.log(x),
+                     relation="=", quiet=True)
 
 
-def test_check_kl_uniform_names_a_missing_infinity():
-    def kl_uniform(a, b):
-        return float(mpmath.log(mpmath.mpf(b) / a))  # no case for a > b
-
-    with pytest.raises(CheckFailed, match=r"kl_uniform\(5, 2\).*infinite here"):
-        check_kl_uniform(kl_uniform)
+def test_an_equality_chain_proves_either_bound():
+    for relation in ("<=", ">="):
+        check_derivation(log_power_chain(), start=sp.log(x ** 2), end=2 * sp.log(x),
+                         relation=relation, quiet=True)
 
 
-def test_check_kl_uniform_on_the_unfinished_stub():
-    def kl_uniform(a, b):
-        ...
-
+@pytest.mark.parametrize("answer", [None, ...])
+def test_check_derivation_recognises_an_unwritten_chain(answer):
     with pytest.raises(CheckFailed, match="not written yet"):
-        check_kl_uniform(kl_uniform)
+        check_derivation(answer, start=x, end=x, relation="=")
 
 
-def test_check_coin_bits_passes_the_exact_answer(capsys):
-    check_coin_bits(coin_bits_exact())
-    assert capsys.readouterr().out == "The value is the divergence in bits.\n"
+def test_check_derivation_names_a_wrong_type():
+    with pytest.raises(CheckFailed, match="expected a klbook.derivation.Derivation, got Add"):
+        check_derivation(x + 1, start=x, end=x, relation="=")
 
 
-@pytest.mark.parametrize(("base", "unit"), [(10, "hartleys"), (sp.E, "nats")])
-def test_check_coin_bits_names_the_unit_used(base, unit):
-    wrong = sp.Rational(1, 4) * sp.log(sp.Rational(1, 2), base) + sp.Rational(3, 4) * sp.log(
-        sp.Rational(3, 2), base)
-    with pytest.raises(CheckFailed, match=f"right answer in {unit}"):
-        check_coin_bits(wrong)
+def test_check_derivation_wants_a_step():
+    with pytest.raises(CheckFailed, match="has no step yet"):
+        check_derivation(Derivation(x), start=x, end=x, relation="=")
 
 
-def test_check_coin_bits_names_swapped_distributions():
-    # D((1/2, 1/2) || (1/4, 3/4)) in bits, exactly: the divergence taken the other way round.
-    half = sp.Rational(1, 2)
-    swapped = half * sp.log(half / sp.Rational(1, 4), 2) + half * sp.log(half / sp.Rational(3, 4), 2)
-    with pytest.raises(CheckFailed, match="arguments exchanged"):
-        check_coin_bits(swapped)
+def test_check_derivation_names_a_wrong_start():
+    with pytest.raises(CheckFailed, match=r"starts at log\(x\*\*2\), but .* starts at x"):
+        check_derivation(log_power_chain(), start=x, end=2 * sp.log(x), relation="=")
+
+
+def test_check_derivation_names_a_wrong_end():
+    with pytest.raises(CheckFailed, match=r"ends at 2\*log\(x\), but .* ends at log\(x\)"):
+        check_derivation(log_power_chain(), start=sp.log(x ** 2), end=sp.log(x), relation="=")
+
+
+def test_check_derivation_names_the_wrong_direction():
+    from klbook.derivation import LOG_LE_X_MINUS_1
+
+    upper = Derivation(sp.log(x)).less_equal(x - 1, "ln t <= t - 1", lemma=LOG_LE_X_MINUS_1, t=x)
+    check_derivation(upper, start=sp.log(x), end=x - 1, relation="<=", quiet=True)
+    with pytest.raises(CheckFailed, match=r"proves an upper bound \(<=\), but the statement "
+                                          r"is a lower bound \(>=\)"):
+        check_derivation(upper, start=sp.log(x), end=x - 1, relation=">=")
+    with pytest.raises(CheckFailed, match="but the statement is an equality"):
+        check_derivation(upper, start=sp.log(x), end=x - 1, relation="=")
+
+
+def test_check_derivation_rejects_an_unknown_relation():
+    with pytest.raises(ValueError, match="relation must be one of"):
+        check_derivation(log_power_chain(), start=x, end=x, relation="<")
 
 
 def test_public_names_are_exported():

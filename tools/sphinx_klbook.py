@@ -27,9 +27,9 @@ def public_modules() -> list[str]:
     import klbook
 
     return sorted(
-        f"klbook.{info.name}"
-        for info in pkgutil.iter_modules(klbook.__path__)
-        if not info.name.startswith("_")
+        info.name
+        for info in pkgutil.walk_packages(klbook.__path__, prefix="klbook.")
+        if not any(part.startswith("_") for part in info.name.split("."))
     )
 
 

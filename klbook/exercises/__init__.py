@@ -15,9 +15,16 @@ and, when the numbers reveal it, the likely mistake:
 * ``None`` (a missing ``return``, or the unfinished ``...`` placeholder) or an
   exception.
 
-The generic helpers :func:`compare_function` and :func:`compare_value` serve any
-chapter; the ``check_*`` functions are the public checks of particular
-exercises. The autograder's hidden tests go beyond these checks.
+A proof exercise is answered with a :class:`klbook.derivation.Derivation`
+chain, whose every step SymPy verifies as it is built; :func:`check_derivation`
+then checks that the chain proves the statement asked for (the right start, end
+and relation) and says which part is off.
+
+This module holds these generic helpers, :func:`compare_value`,
+:func:`compare_function` and :func:`check_derivation`, which serve any chapter. The public checks of each
+chapter's exercises are in a submodule named after the chapter, e.g.
+:mod:`klbook.exercises.definition` for chapter 1. The autograder's hidden tests
+(``assignments/``) go beyond these checks.
 """
 
 from __future__ import annotations
@@ -29,15 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from klbook.discrete import kl_divergence
-
 __all__ = [
     "CheckFailed",
     "UNITS",
     "compare_value",
     "compare_function",
-    "check_kl_uniform",
-    "check_coin_bits",
+    "check_derivation",
 ]
 
 #: The units of information and the logarithm base that defines each.
@@ -233,67 +237,88 @@ def compare_function(student: Callable[..., Any], reference: Callable[..., Any],
         print(f"{name} agrees with the reference on {len(cases)} cases.")
 
 
-# --- Public checks of particular exercises -------------------------------------------------
+_RELATION_WORDS = {"=": "an equality", "<=": "an upper bound (<=)", ">=": "a lower bound (>=)"}
 
 
-def _discrete_uniform_kl(m: int, n: int) -> float:
-    """D(U{1..m} || U{1..n}) from :func:`klbook.kl_divergence`, on a common support."""
-    size = max(m, n)
-    p = np.zeros(size)
-    q = np.zeros(size)
-    p[:m] = 1 / m
-    q[:n] = 1 / n
-    return float(kl_divergence(p, q))
+def _same_expression(a: Any, b: Any) -> bool:
+    import sympy
+
+    if a == b:
+        return True
+    try:
+        return sympy.simplify(sympy.expand_log((a - b).doit(), force=True)) == 0
+    except (TypeError, AttributeError):
+        return False
 
 
-def check_kl_uniform(kl_uniform: Callable[[float, float], float]) -> None:
-    """Public check of exercise ``ex-def-support``: ``kl_uniform(a, b)``.
+def check_derivation(chain: Any, *, start: Any, end: Any, relation: str,
+                     what: str = "the chain", quiet: bool = False) -> None:
+    """Check that a derivation chain proves ``start <relation> end``; explain a mismatch.
 
-    The divergence :math:`D(U[0,a] \\,\\|\\, U[0,b])` has the same value as the
-    divergence of the discrete uniform distributions on :math:`\\{1..a\\}` and
-    :math:`\\{1..b\\}` when `a` and `b` are whole numbers; the check compares
-    `kl_uniform` with that, computed by :func:`klbook.kl_divergence`.
+    Every step of a :class:`klbook.derivation.Derivation` is verified when it is
+    added (a wrong step raises :class:`klbook.derivation.StepError` at once), so
+    what is left to check is that the chain proves the statement asked for.
 
-    Raises
-    ------
-    CheckFailed
-        With the first failing case and the likely mistake.
-
-    Examples
-    --------
-    A function that returns the same number for every pair is caught at the
-    first case:
-
-    >>> check_kl_uniform(lambda a, b: 1.0)
-    Traceback (most recent call last):
-    ...
-    klbook.exercises.CheckFailed: <lambda>(2, 5): expected 0.916290731874 nats, got 1.
-    """
-    cases = [(2, 5), (1, 8), (3, 3), (4, 7), (5, 2)]
-    compare_function(kl_uniform, _discrete_uniform_kl, cases, unit="nats")
-
-
-def check_coin_bits(value: Any) -> None:
-    """Public check of exercise ``ex-def-bits``: D((1/4, 3/4) || (1/2, 1/2)) in bits.
-
-    Compares `value` (a number or a SymPy expression) with
-    :func:`klbook.kl_divergence` in base 2.
+    Parameters
+    ----------
+    chain : Derivation
+        The student's chain.
+    start, end : sympy.Expr
+        The two sides of the statement to prove. The chain must start at `start`
+        and end at `end`, up to a symbolic simplification.
+    relation : {"=", "<=", ">="}
+        The relation the statement asserts between `start` and `end`. A chain of
+        equalities also proves either bound.
+    what : str, optional
+        How to name the chain in the message.
+    quiet : bool, optional
+        If False, print one line when the chain proves the statement.
 
     Raises
     ------
     CheckFailed
-        If `value` is not the divergence in bits, naming the likely mistake.
+        If `chain` is not a Derivation, has no step, starts or ends elsewhere, or
+        proves a different relation.
+    ValueError
+        If `relation` is not one of ``"="``, ``"<="``, ``">="``.
 
     Examples
     --------
-    The divergence in nats is not the answer:
-
-    >>> check_coin_bits(0.1308)
+    >>> import sympy as sp
+    >>> from klbook.derivation import Derivation
+    >>> x = sp.Symbol("x", positive=True)
+    >>> chain = Derivation(sp.log(x**2)).equals(2 * sp.log(x), "log of a power")
+    >>> check_derivation(chain, start=sp.log(x**2), end=2 * sp.log(x), relation="=")
+    the chain proves the statement in 1 verified step.
+    >>> check_derivation(chain, start=sp.log(x**2), end=sp.log(x), relation="=")
     Traceback (most recent call last):
     ...
-    klbook.exercises.CheckFailed: D(P || Q) in bits: expected 0.188721875541 bits, got 0.1308.
+    klbook.exercises.CheckFailed: the chain ends at 2*log(x), but the statement to prove ends at log(x).
     """
-    p, q = [0.25, 0.75], [0.5, 0.5]
-    compare_value(value, float(kl_divergence(p, q, base=2)), what="D(P || Q) in bits",
-                  unit="bits", rtol=1e-12, swapped=float(kl_divergence(q, p, base=2)))
-    print("The value is the divergence in bits.")
+    from klbook.derivation import Derivation
+
+    if relation not in _RELATION_WORDS:
+        raise ValueError(f"relation must be one of {sorted(_RELATION_WORDS)}, got {relation!r}")
+    if chain is None or chain is Ellipsis:
+        raise CheckFailed(f"{what}: got {chain!r}. The chain is not written yet: build it "
+                          "with Derivation(start).equals(...), .less_equal(...) or "
+                          ".greater_equal(...).")
+    if not isinstance(chain, Derivation):
+        raise CheckFailed(f"{what}: expected a klbook.derivation.Derivation, got "
+                          f"{type(chain).__name__}.")
+    if len(chain) == 0:
+        raise CheckFailed(f"{what} has no step yet: add steps with .equals(...), "
+                          ".less_equal(...) or .greater_equal(...).")
+    if not _same_expression(chain.start, start):
+        raise CheckFailed(f"{what} starts at {chain.start}, but the statement to prove starts "
+                          f"at {start}.")
+    if not _same_expression(chain.result, end):
+        raise CheckFailed(f"{what} ends at {chain.result}, but the statement to prove ends "
+                          f"at {end}.")
+    # An equality chain proves both bounds.
+    if chain.relation not in ("=", relation):
+        raise CheckFailed(f"{what} proves {_RELATION_WORDS[chain.relation]}, but the "
+                          f"statement is {_RELATION_WORDS[relation]}.")
+    if not quiet:
+        steps = len(chain)
+        print(f"{what} proves the statement in {steps} verified step{'s' * (steps != 1)}.")
