@@ -40,6 +40,45 @@ def test_coin_bits_numeric_check(numeric_bits):
         "numeric_bits should be klbook.kl_divergence of the two coins, in bits")
 
 
+# --- ex-def-units: the factor between bits and hartleys, and a change of base --------------
+
+
+def test_units_public_check(bits_to_hartleys, change_base):
+    from klbook.exercises.definition import check_change_base
+
+    check_change_base(bits_to_hartleys, change_base)
+
+
+def test_bits_to_hartleys_is_exact(bits_to_hartleys):
+    import sympy as sp
+
+    assert isinstance(bits_to_hartleys, sp.Basic), (
+        "bits_to_hartleys should be an exact SymPy expression, not a float")
+    y = sp.Symbol("y", positive=True)
+    # log10(y) = log2(y) * factor for every y > 0.
+    factor = sp.simplify(sp.log(y, 10) / sp.log(y, 2))
+    assert sp.simplify(bits_to_hartleys - factor) == 0
+
+
+def test_change_base_values(change_base):
+    import mpmath
+
+    for value, b, c in [(0.25, 2, 10), (1.5, 10, 2), (0.7, 2.718281828459045, 2), (3.0, 3, 7)]:
+        expected = mpmath.mpf(value) * mpmath.log(b) / mpmath.log(c)
+        assert abs(float(change_base(value, b, c)) - float(expected)) <= 1e-14 * float(expected)
+
+
+def test_change_base_same_base_is_identity(change_base):
+    for value, base in [(0.3, 2), (2.5, 10)]:
+        assert abs(float(change_base(value, base, base)) - value) <= 1e-15 * value
+
+
+def test_change_base_round_trip(change_base):
+    for value, b, c in [(0.3, 2, 10), (1.7, 10, 2.718281828459045)]:
+        back = float(change_base(change_base(value, b, c), c, b))
+        assert abs(back - value) <= 1e-14 * value
+
+
 # --- ex-def-support: kl_uniform(a, b) = D(U[0, a] || U[0, b]) in nats ----------------------
 
 
@@ -94,6 +133,16 @@ QUESTIONS = {
         "name": "coin_bits",
         "public": [(1, test_coin_bits_public_check)],
         "hidden": [(2, test_coin_bits_is_exact), (1, test_coin_bits_numeric_check)],
+    },
+    "ex-def-units": {
+        "name": "units",
+        "public": [(1, test_units_public_check)],
+        "hidden": [
+            (2, test_bits_to_hartleys_is_exact),
+            (2, test_change_base_values),
+            (1, test_change_base_same_base_is_identity),
+            (1, test_change_base_round_trip),
+        ],
     },
     "ex-def-support": {
         "name": "kl_uniform",

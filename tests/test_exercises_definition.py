@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 from klbook.exercises import CheckFailed
-from klbook.exercises.definition import check_coin_bits, check_kl_uniform
+from klbook.exercises.definition import check_change_base, check_coin_bits, check_kl_uniform
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -86,3 +86,55 @@ def test_check_coin_bits_names_swapped_distributions():
     swapped = half * sp.log(half / sp.Rational(1, 4), 2) + half * sp.log(half / sp.Rational(3, 4), 2)
     with pytest.raises(CheckFailed, match="arguments exchanged"):
         check_coin_bits(swapped)
+
+
+# --- check_change_base: the factor ln 2 / ln 10 and a converter between bases ------------
+
+
+def change_base_mp(divergence, b, c):
+    return float(mpmath.mpf(divergence) * mpmath.log(b) / mpmath.log(c))
+
+
+def test_check_change_base_passes_the_exact_factor(capsys):
+    check_change_base(sp.log(2) / sp.log(10), change_base_mp)
+    assert capsys.readouterr().out == "The factor and change_base are right.\n"
+
+
+def test_check_change_base_names_an_inverted_factor():
+    with pytest.raises(CheckFailed, match="bits_to_hartleys: .* the factor inverted"):
+        check_change_base(sp.log(10) / sp.log(2), change_base_mp)
+
+
+def test_check_change_base_wants_an_exact_expression():
+    with pytest.raises(CheckFailed, match="exact SymPy expression .* got float"):
+        check_change_base(math.log10(2), change_base_mp)
+
+
+@pytest.mark.parametrize("placeholder", [None, ...])
+def test_check_change_base_on_the_unfinished_stub(placeholder):
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check_change_base(placeholder, change_base_mp)
+
+
+def test_check_change_base_names_an_inverted_converter():
+    def inverted(divergence, b, c):
+        return change_base_mp(divergence, c, b)
+
+    with pytest.raises(CheckFailed, match=r"change_base\(.*, 2, 10\): .* the factor inverted"):
+        check_change_base(sp.log(2) / sp.log(10), inverted)
+
+
+def test_check_change_base_reports_an_unwritten_converter():
+    def stub(divergence, b, c):
+        ...
+
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check_change_base(sp.log(2) / sp.log(10), stub)
+
+
+def test_check_change_base_reports_a_crash():
+    def crashes(divergence, b, c):
+        return divergence * math.log(b) / math.log(c - 10)
+
+    with pytest.raises(CheckFailed, match=r"raised ValueError"):
+        check_change_base(sp.log(2) / sp.log(10), crashes)

@@ -33,12 +33,18 @@ pytestmark = pytest.mark.skipif(not os.environ.get("KLBOOK_GRADING"),
 SPEC = ROOT / "assignments" / "01_definition.py"
 
 # A student who computes the divergence in hartleys (log10, the pitfall chapter 1 warns
-# of) but checks it correctly with klbook, and who swaps the two uniform distributions.
+# of) but checks it correctly with klbook, who inverts the factor between two bases, and
+# who swaps the two uniform distributions.
 WRONG_ANSWERS = {
     "ex-def-bits": (
         "exact_bits = sp.Rational(1, 4) * sp.log(sp.Rational(1, 2), 10)"
         " + sp.Rational(3, 4) * sp.log(sp.Rational(3, 2), 10)\n"
         "numeric_bits = klbook.kl_divergence([0.25, 0.75], [0.5, 0.5], base=2)\n"
+    ),
+    "ex-def-units": (
+        "bits_to_hartleys = sp.log(10) / sp.log(2)\n"
+        "def change_base(divergence, b, c):\n"
+        "    return divergence * np.log(c) / np.log(b)\n"
     ),
     "ex-def-support": (
         "def kl_uniform(a, b):\n"
@@ -87,6 +93,10 @@ def test_student_notebook_holds_stubs_not_solutions(built):
     assert stubs == [
         "# Exercise ex-def-bits: replace each ... with your code.\n"
         "exact_bits = ...\nnumeric_bits = ...",
+        "# Exercise ex-def-units: replace each ... with your code.\n"
+        "bits_to_hartleys = ...\n"
+        'def change_base(divergence, b, c):\n    """The divergence `divergence`, computed '
+        'with logarithms to base `b`, in base `c`."""\n    ...',
         "# Exercise ex-def-support: replace each ... with your code.\n"
         "def kl_uniform(a, b):\n    ...",
     ]
@@ -103,18 +113,21 @@ def test_hidden_tests_stay_out_of_the_student_notebook(built):
 
 def test_solution_scores_full_marks(grades):
     result = grades["solution"]
-    assert result.possible == 12
+    assert result.possible == 19
     assert result.total == result.possible
 
 
 def test_untouched_student_notebook_scores_zero(grades):
     result = grades["untouched"]
-    assert result.by_question == {"coin_bits": (0.0, 4.0), "kl_uniform": (0.0, 8.0)}
+    assert result.by_question == {"coin_bits": (0.0, 4.0), "units": (0.0, 7.0),
+                                  "kl_uniform": (0.0, 8.0)}
 
 
 def test_typical_mistakes_score_partial_credit(grades):
     result = grades["wrong"]
-    # coin_bits: only the klbook check in bits passes (1 of 4). kl_uniform, swapped: equal
+    # coin_bits: only the klbook check in bits passes (1 of 4). units, inverted: a base to
+    # itself and the round trip hold whatever the factor (2 of 7). kl_uniform, swapped: equal
     # lengths give 0 and scaling both lengths changes nothing (2 of 8); every value and
     # the infinite case fail.
-    assert result.by_question == {"coin_bits": (1.0, 4.0), "kl_uniform": (2.0, 8.0)}
+    assert result.by_question == {"coin_bits": (1.0, 4.0), "units": (2.0, 7.0),
+                                  "kl_uniform": (2.0, 8.0)}
