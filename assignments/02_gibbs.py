@@ -1,10 +1,10 @@
 """Assignment 2: Gibbs' inequality (chapter 2).
 
-A checked proof the student completes (``chi_square``, a ``klbook.derivation``
-chain that SymPy verifies step by step), a randomized test of the bound it
-proves, and the sharpness of Pinsker's constant. Statements, solutions and stubs
-come from the chapter; the tests are here, with values derived from SymPy and
-mpmath.
+Two checked proofs the student completes (``cross_entropy_chain`` and
+``chi_square``, ``klbook.derivation`` chains that SymPy verifies step by step),
+the chi-square divergence as a function, and the sharpness of Pinsker's
+constant. Statements, solutions and stubs come from the chapter; the tests are
+here, with values derived from SymPy and mpmath.
 """
 
 CHAPTER = "chapters/02_gibbs.ipynb"
@@ -14,64 +14,135 @@ TITLE = "Assignment 2: Gibbs' inequality"
 SETUP_NAMES = ["total", "p", "q", "setting", "divergence"]
 
 
-# --- ex-gibbs-chi-square: D(P || Q) <= chi^2(P || Q) -------------------------------------
+# --- ex-gibbs-cross-entropy: H(P, Q) >= H(P) ----------------------------------------------
 
 
-def test_chi_square_chain_starts_at_the_divergence(chi_square, divergence):
+def test_cross_entropy_public_check(cross_entropy_chain):
+    from klbook.exercises.gibbs import check_cross_entropy_chain
+
+    check_cross_entropy_chain(cross_entropy_chain)
+
+
+def test_cross_entropy_chain_starts_at_the_cross_entropy(cross_entropy_chain, total, p, q, i):
+    import sympy as sp
+    from klbook.derivation import Derivation
+
+    assert isinstance(cross_entropy_chain, Derivation), "a Derivation chain is expected"
+    assert cross_entropy_chain.start == -total(p[i] * sp.log(q[i])), (
+        "the chain should start at -sum_i p_i log q_i")
+
+
+def test_cross_entropy_first_step_is_the_decomposition(cross_entropy_chain, total, p, q, i):
+    import sympy as sp
+
+    assert len(cross_entropy_chain) >= 1, "the chain has no step"
+    first = cross_entropy_chain.steps[0]
+    decomposition = -total(p[i] * sp.log(p[i])) + total(p[i] * sp.log(p[i] / q[i]))
+    gap = sp.expand_log((first.expr - decomposition).doit(), force=True)
+    assert first.relation == "=" and sp.simplify(gap) == 0, (
+        "the first step should be the decomposition H(P) + D(P || Q)")
+
+
+def test_cross_entropy_chain_cites_gibbs_and_ends_at_the_entropy(cross_entropy_chain, total,
+                                                                  p, i):
+    import sympy as sp
+    from klbook.derivation import GIBBS
+
+    assert any(step.lemma is GIBBS for step in cross_entropy_chain.steps), "cite GIBBS"
+    assert cross_entropy_chain.relation == ">="
+    assert cross_entropy_chain.result == -total(p[i] * sp.log(p[i])), (
+        "the chain should end at the entropy -sum_i p_i log p_i")
+
+
+# --- ex-gibbs-chi-square: D(P || Q) <= chi^2(P || Q) ---------------------------------------
+
+
+def test_chi_square_public_check(chi_square, chi_square_divergence):
+    from klbook.exercises.gibbs import check_chi_square_chain, check_chi_square_divergence
+
+    check_chi_square_chain(chi_square)
+    check_chi_square_divergence(chi_square_divergence)
+
+
+def test_chi_square_chain_proves_the_bound(chi_square, divergence, total, p, q, i):
+    import sympy as sp
     from klbook.derivation import Derivation
 
     assert isinstance(chi_square, Derivation), "chi_square should be a Derivation chain"
     assert chi_square.start == divergence, "the chain should start from D(P || Q)"
     assert chi_square.relation == "<=", "the chain should prove an upper bound"
-
-
-def test_chi_square_chain_ends_at_chi_square(chi_square, total, p, q, i):
-    import sympy as sp
-
     chi2_symbolic = total(p[i] ** 2 / q[i]) - 1
     gap = sp.simplify((chi_square.result - chi2_symbolic).doit())
     assert chi_square.result == chi2_symbolic or gap == 0, (
         "the chain should end at sum p_i^2 / q_i - 1")
-    assert len(chi_square) >= 1
 
 
-def test_chi_square_values(P_test, Q_test, chi2):
+def test_chi_square_values_at_50_digits(chi_square_divergence):
     import mpmath
     import numpy as np
 
-    P_test, Q_test, chi2 = np.asarray(P_test), np.asarray(Q_test), np.asarray(chi2)
-    assert P_test.ndim == 2 and P_test.shape == Q_test.shape and len(P_test) >= 1000
-    assert chi2.shape == (len(P_test),)
-    for row in range(0, len(P_test), max(1, len(P_test) // 7)):
-        expected = mpmath.fsum(mpmath.mpf(a) ** 2 / b for a, b in zip(P_test[row], Q_test[row]))
-        assert abs(chi2[row] - float(expected - 1)) <= 1e-9 * (1 + abs(float(expected))), row
+    rng = np.random.default_rng(20260202)
+    P = rng.dirichlet(np.full(6, 0.7), size=40)
+    Q = rng.dirichlet(np.full(6, 0.7), size=40)
+    got = np.asarray(chi_square_divergence(P, Q), dtype=float)
+    assert got.shape == (40,), "one value per row"
+    with mpmath.workdps(50):
+        for row in range(40):
+            expected = mpmath.fsum(mpmath.mpf(a) ** 2 / mpmath.mpf(b)
+                                   for a, b in zip(P[row], Q[row])) - 1
+            assert abs(got[row] - float(expected)) <= 1e-11 * (1 + abs(float(expected))), row
 
 
-def test_chi_square_bounds_the_divergence(P_test, Q_test, chi2):
+def test_chi_square_exact_and_infinite_cases(chi_square_divergence):
+    import math
+
+    # (1/3, 2/3) against (2/3, 1/3): (1/9)/(2/3) + (4/9)/(1/3) - 1 = 1/6 + 4/3 - 1 = 1/2.
+    assert math.isclose(float(chi_square_divergence([1 / 3, 2 / 3], [2 / 3, 1 / 3])), 0.5,
+                        rel_tol=1e-12)
+    # P = Q gives 0; a point of Q's mass outside P's support adds nothing for P.
+    assert abs(float(chi_square_divergence([0.5, 0.5, 0.0], [0.5, 0.5, 0.0]))) <= 1e-15
+    # q = 0 < p: infinite.
+    assert float(chi_square_divergence([0.5, 0.5], [1.0, 0.0])) == math.inf
+
+
+def test_chi_square_bounds_the_divergence(chi_square_divergence):
     import numpy as np
     import klbook
 
-    assert (klbook.kl_divergence(P_test, Q_test) <= np.asarray(chi2) + 1e-12).all()
+    rng = np.random.default_rng(7)
+    P, Q = rng.dirichlet(np.ones(5), size=2000), rng.dirichlet(np.ones(5), size=2000)
+    assert (klbook.kl_divergence(P, Q) <= np.asarray(chi_square_divergence(P, Q)) + 1e-12).all()
 
 
 # --- ex-gibbs-pinsker-constant: the constant 2 is sharp -----------------------------------
 
 
-def test_pinsker_ratio_is_at_least_one(ratio_grid):
+def test_pinsker_public_check(pinsker_ratio, D_eps):
+    from klbook.exercises.gibbs import check_pinsker_expansion, check_pinsker_ratio
+
+    check_pinsker_ratio(pinsker_ratio)
+    check_pinsker_expansion(D_eps)
+
+
+def test_pinsker_ratio_at_50_digits(pinsker_ratio):
+    import mpmath
+
+    for p, q in [(0.5, 0.51), (0.05, 0.95), (0.3, 0.2), (0.999, 0.9)]:
+        with mpmath.workdps(50):
+            P, Q = mpmath.mpf(p), mpmath.mpf(q)
+            D = P * mpmath.log(P / Q) + (1 - P) * mpmath.log((1 - P) / (1 - Q))
+            expected = float(D / (2 * (P - Q) ** 2))
+        assert abs(float(pinsker_ratio(p, q)) - expected) <= 1e-9 * expected, (p, q)
+
+
+def test_pinsker_ratio_is_at_least_one_on_a_grid(pinsker_ratio):
     import numpy as np
 
-    ratio_grid = np.asarray(ratio_grid, dtype=float)
-    assert ratio_grid.ndim == 2 and ratio_grid.size >= 100, "ratio_grid: a 2-D grid of ratios"
-    finite = ratio_grid[np.isfinite(ratio_grid)]
-    assert finite.size > 0 and (finite >= 1 - 1e-9).all(), "Pinsker: every ratio is >= 1"
-
-
-def test_pinsker_ratio_approaches_one(ratio_grid):
-    import numpy as np
-
-    finite = np.asarray(ratio_grid, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    assert finite.size > 0 and finite.min() < 1.01, "the smallest ratio should be close to 1"
+    values = np.linspace(0.01, 0.99, 50)
+    p, q = np.meshgrid(values, values + 0.005)      # p != q everywhere
+    ratio = np.asarray(pinsker_ratio(p, q), dtype=float)
+    assert ratio.shape == p.shape, "pinsker_ratio should work elementwise on arrays"
+    assert (ratio >= 1 - 1e-9).all() and ratio.min() < 1.01
 
 
 def test_pinsker_limit_is_one(D_eps):
@@ -81,19 +152,45 @@ def test_pinsker_limit_is_one(D_eps):
     assert sp.limit(D_eps / (2 * eps ** 2), eps, 0) == 1
 
 
+def test_pinsker_expansion_is_exact(D_eps):
+    import sympy as sp
+
+    [eps] = D_eps.free_symbols
+    # D((1/2, 1/2) || (1/2 + e, 1/2 - e)) = -(1/2) log(1 - 4 e^2), by hand.
+    exact = -sp.log(1 - 4 * eps ** 2) / 2
+    # Equal derivatives and equal values at 0 (simplify cannot always merge the logarithms).
+    assert sp.simplify(sp.diff(D_eps - exact, eps)) == 0
+    assert sp.simplify((D_eps - exact).subs(eps, 0)) == 0
+
+
 QUESTIONS = {
+    "ex-gibbs-cross-entropy": {
+        "name": "cross_entropy_chain",
+        "public": [(1, test_cross_entropy_public_check)],
+        "hidden": [
+            (1, test_cross_entropy_chain_starts_at_the_cross_entropy),
+            (1, test_cross_entropy_first_step_is_the_decomposition),
+            (2, test_cross_entropy_chain_cites_gibbs_and_ends_at_the_entropy),
+        ],
+    },
     "ex-gibbs-chi-square": {
         "name": "chi_square",
-        "public": [(1, test_chi_square_chain_starts_at_the_divergence)],
+        "public": [(1, test_chi_square_public_check)],
         "hidden": [
-            (2, test_chi_square_chain_ends_at_chi_square),
-            (1, test_chi_square_values),
+            (2, test_chi_square_chain_proves_the_bound),
+            (1, test_chi_square_values_at_50_digits),
+            (1, test_chi_square_exact_and_infinite_cases),
             (1, test_chi_square_bounds_the_divergence),
         ],
     },
     "ex-gibbs-pinsker-constant": {
         "name": "pinsker_constant",
-        "public": [(1, test_pinsker_ratio_is_at_least_one)],
-        "hidden": [(1, test_pinsker_ratio_approaches_one), (2, test_pinsker_limit_is_one)],
+        "public": [(1, test_pinsker_public_check)],
+        "hidden": [
+            (1, test_pinsker_ratio_at_50_digits),
+            (1, test_pinsker_ratio_is_at_least_one_on_a_grid),
+            (1, test_pinsker_limit_is_one),
+            (1, test_pinsker_expansion_is_exact),
+        ],
     },
 }
