@@ -43,7 +43,11 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
 
+# Notebooks executed at once; the stale chapters run in parallel before the build renders.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 book: setup
+	$(BIN)/python tools/execute.py --jobs $(JOBS)
 	$(JB_BUILD)
 
 unit: setup
@@ -52,7 +56,10 @@ unit: setup
 notebooks: setup
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile chapters
 
+# The site is built from the outputs stored in the chapters, which `notebooks` (nbval) has
+# just executed again and found to reproduce: nothing is executed twice.
 test: unit notebooks teaching-test
+	$(BIN)/python tools/execute.py --stored
 	$(JB_BUILD)
 	$(MAKE) site-test
 
@@ -67,8 +74,9 @@ site-test: setup $(CHROMIUM)
 STUDENT ?= _build/student
 ASSIGNMENTS ?= _build/assignments
 student: setup
-	$(BIN)/python tools/edition.py --out $(STUDENT)
-	$(BIN)/python tools/assign.py build --out $(ASSIGNMENTS) --handout $(STUDENT)/assignments
+	$(BIN)/python tools/edition.py --out $(STUDENT) --jobs $(JOBS)
+	$(BIN)/python tools/assign.py build --out $(ASSIGNMENTS) --handout $(STUDENT)/assignments \
+		--jobs $(JOBS)
 
 # The leak test on the student edition, and three notebooks graded end to end by Otter
 # (otter run: no Docker, no network).

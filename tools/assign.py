@@ -33,12 +33,14 @@ import ast
 import importlib.util
 import inspect
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -238,8 +240,10 @@ def build(spec_path: Path, out: Path, *, run_tests: bool = True,
     nbformat.write(master_notebook(spec, run_tests=run_tests), master)
     dist = folder / "dist"
     # otter assign runs the hidden tests against the solution; a failing one is reported.
-    subprocess.run([str(OTTER), "assign", "-v", str(master), str(dist)], check=True,
-                   cwd=folder)
+    run = subprocess.run([str(OTTER), "assign", "-v", str(master), str(dist)], cwd=folder,
+                         capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"otter assign failed on {spec_path}:\n{run.stdout}{run.stderr}")
     zips = sorted((dist / "autograder").glob("*.zip"))
     if handout is not None:
         if (handout / spec.NAME).exists():
@@ -278,15 +282,20 @@ def main(argv: list[str] | None = None) -> None:
     build_cmd.add_argument("--out", type=Path, default=ROOT / "_build" / "assignments")
     build_cmd.add_argument("--handout", type=Path,
                            help="also copy each student notebook to HANDOUT/NAME/")
+    build_cmd.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                           help="assignments built at once (default: one per core)")
     grade_cmd = commands.add_parser("grade", help="grade submissions with otter run")
     grade_cmd.add_argument("autograder", type=Path)
     grade_cmd.add_argument("submissions", nargs="+", type=Path)
     args = parser.parse_args(argv)
     if args.command == "build":
-        for spec_path in args.specs or spec_files():
-            built = build(spec_path, args.out, handout=args.handout)
-            print(f"{spec_path.name}: hand out {built.student}\n"
-                  f"{' ' * len(spec_path.name)}  grade with {built.autograder}")
+        specs = args.specs or spec_files()
+        # Each build spends most of its time in kernels: run them on every core.
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            builds = pool.map(lambda spec: build(spec, args.out, handout=args.handout), specs)
+            for spec_path, built in zip(specs, builds):
+                print(f"{spec_path.name}: hand out {built.student}\n"
+                      f"{' ' * len(spec_path.name)}  grade with {built.autograder}")
     else:
         for submission in args.submissions:
             result = grade(args.autograder, submission)

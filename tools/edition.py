@@ -30,6 +30,7 @@ import ast
 import copy
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,6 +40,9 @@ from pathlib import Path
 
 import nbformat
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from execute import execute_into_cache  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -417,7 +421,7 @@ def write_manifest(root: Path, source: Path, target: Path) -> None:
     target.write_text(json.dumps(source_digests(root, sorted(rels)), indent=1), encoding="utf-8")
 
 
-def build(out: Path, *, site: bool = True, root: Path = ROOT) -> None:
+def build(out: Path, *, site: bool = True, root: Path = ROOT, jobs: int = 1) -> None:
     """Build the student edition into ``out`` (see the module docstring)."""
     out = out.resolve()
     cache = out / ".jupyter_cache"
@@ -436,6 +440,8 @@ def build(out: Path, *, site: bool = True, root: Path = ROOT) -> None:
           f"{len(removed)} files; {len(notebooks)} handout notebooks in {out / 'notebooks'}")
     if not site:
         return
+    # The stubbed chapters run on every core first; the build then finds them cached.
+    execute_into_cache(source, cache, jobs)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jupyter_book), "build", str(source), "--path-output", str(out / "site"),
                     "-W", "-n", "--keep-going"], check=True)
@@ -449,8 +455,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="output folder (default: _build/student)")
     parser.add_argument("--no-site", action="store_true",
                         help="write the stripped sources and notebooks only, not the HTML")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="notebooks executed at once (default: one per core)")
     args = parser.parse_args(argv)
-    build(args.out, site=not args.no_site)
+    build(args.out, site=not args.no_site, jobs=args.jobs)
 
 
 if __name__ == "__main__":
