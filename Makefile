@@ -86,7 +86,8 @@ teaching-test: student
 
 # Re-execute every chapter and store its outputs (after editing a chapter or klbook).
 outputs: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
+	ls chapters/*.ipynb | xargs -P $(JOBS) -n 1 \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace
 
 # Extra options for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8890"
 LAB_ARGS ?=
