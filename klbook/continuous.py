@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special as sc
 
 from klbook import _validation
-from klbook.special import log1pmx
+from klbook.special import _stirling_remainder, _two_product, log1pmx
 
 __all__ = [
     "kl_normal",
@@ -146,6 +146,51 @@ def _lgamma_bregman(x: NDArray[np.float64], h: NDArray[np.float64]) -> NDArray[n
         xf, hf = x[far], h[far]
         out[far] = sc.gammaln(xf + hf) - sc.gammaln(xf) - hf * sc.digamma(xf)
     return np.maximum(out, 0.0)
+
+
+#: Bands of t = |h| / x in which :func:`_stirling_bregman` sums its Taylor series, each
+#: with as many terms as its widest t needs (a few near equality, up to 29 at t = 1/4).
+_SERIES_BANDS = (1e-6, 1e-3, 0.01, 0.05, 0.12, 0.25)
+
+
+def _stirling_bregman(x: NDArray[np.float64], y: NDArray[np.float64],
+                      h: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``mu(y) - mu(x) - h mu'(x)`` for the Stirling remainder ``mu`` of log-gamma.
+
+    ``h`` is ``y - x``, accurately. Where ``t = |h| / x <= 1/4`` it is the Taylor
+    series ``sum_{m >= 2} x**m mu^(m)(x) (h/x)**m / m!`` (radius ``x``: the pole
+    of log-gamma at 0), summed smallest term first, with accurate coefficients
+    from :func:`klbook.special.stirling_remainder` (scaled by ``x**m``, which
+    keeps them finite for tiny ``x``); elsewhere the three values are combined
+    directly (they cancel by a factor of about ``(x / h)**2 <= 16``).
+    """
+    out = np.empty(x.shape)
+    t = h / x
+    lower = -1.0
+    for upper in _SERIES_BANDS:
+        band = (np.abs(t) > lower) & (np.abs(t) <= upper)
+        lower = upper
+        if not band.any():
+            continue
+        xb, tb = x[band], t[band]
+        t_max = float(np.abs(tb).max())
+        # terms fall off like t**m; stop below 1e-17 of the first
+        n_terms = 1 if t_max == 0 else int(np.ceil(np.log(1e-17) / np.log(t_max))) + 1
+        terms = []
+        power = tb * tb / 2.0  # t**m / m!
+        for m in range(2, n_terms + 2):
+            terms.append(_stirling_remainder(xb, m, scaled=True) * power)
+            power = power * tb / (m + 1)
+        total = np.zeros_like(xb)
+        for term in reversed(terms):
+            total += term
+        out[band] = total
+    far = np.abs(t) > _SERIES_BANDS[-1]
+    if far.any():
+        xf = x[far]
+        out[far] = (_stirling_remainder(y[far], 0) - _stirling_remainder(xf, 0)
+                    - t[far] * _stirling_remainder(xf, 1, scaled=True))
+    return out
 
 
 def _check_base(base: float | None) -> float:
@@ -465,9 +510,28 @@ def kl_beta(a1: ArrayLike, b1: ArrayLike, a2: ArrayLike, b2: ArrayLike, *,
 
     Notes
     -----
-    Each Bregman term is a Taylor series in the exactly computed parameter
-    difference when the parameters are close; the difference of the sums is
-    taken as ``(a2 - a1) + (b2 - b1)``, not ``(a2 + b2) - (a1 + b1)``.
+    The log-gamma Bregman terms cancel each other near equality (each is of
+    order :math:`h^2\psi'`, the sum can be smaller by a factor of the
+    parameters' size), so they are not summed as they stand. Stirling's
+    formula :math:`\log\Gamma(x) = (x - \tfrac12)\log x - x
+    + \tfrac12\log 2\pi + \mu(x)` splits :math:`D` into three parts. With
+    :math:`s_i = a_i + b_i`, :math:`w = a_1/s_1` and :math:`\varphi(r) = r - 1 - \log r`:
+
+    * the :math:`x\log x - x` part is :math:`s_2\,
+      D(\mathrm{Bern}(a_2/s_2)\,\|\,\mathrm{Bern}(a_1/s_1))
+      = a_2\varphi(\tfrac{a_1 s_2}{s_1 a_2}) + b_2\varphi(\tfrac{b_1 s_2}{s_1 b_2})`;
+    * the :math:`-\tfrac12\log x` part is
+      :math:`\tfrac12[(1 - w)(\varphi(\tfrac{a_2}{a_1}) + \varphi(\tfrac{b_2 s_1}{s_2 b_1}))
+      + w(\varphi(\tfrac{b_2}{b_1}) + \varphi(\tfrac{a_2 s_1}{s_2 a_1}))]`;
+    * the rest is :math:`B_\mu(a_1, a_2) + B_\mu(b_1, b_2) - B_\mu(s_1, s_2)`,
+      Bregman terms of the Stirling remainder :math:`\mu \approx 1/(12x)`.
+
+    The first two are sums of non-negative terms. Their offsets all come from
+    :math:`c = a_1 b_2/(a_2 b_1) - 1`, formed from an exact two-product, so
+    they are accurate even when the parameters move in proportion (where
+    :math:`c` vanishes). The third is small (about :math:`1/(6x)` of the rest
+    for large parameters) and is summed as Taylor series with accurate
+    derivatives of :math:`\mu` (:func:`klbook.special.stirling_remainder`).
 
     Examples
     --------
@@ -483,10 +547,48 @@ def kl_beta(a1: ArrayLike, b1: ArrayLike, a2: ArrayLike, b2: ArrayLike, *,
     pa2 = _parameter(a2, "a2", kind="positive")
     pb2 = _parameter(b2, "b2", kind="positive")
     pa1, pb1, pa2, pb2 = _broadcast({"a1": pa1, "b1": pb1, "a2": pa2, "b2": pb2})
-    ha, hb = pa2 - pa1, pb2 - pb1
-    value = (_lgamma_bregman(pa1, ha) + _lgamma_bregman(pb1, hb)
-             - _lgamma_bregman(pa1 + pb1, ha + hb))
-    return _finish(np.maximum(value, 0.0), log_base)
+    shape = pa1.shape
+    value = _beta_divergence(*(p.ravel() for p in (pa1, pb1, pa2, pb2)))
+    return _finish(value.reshape(shape), log_base)
+
+
+def _beta_divergence(a1: NDArray[np.float64], b1: NDArray[np.float64],
+                     a2: NDArray[np.float64], b2: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`kl_beta` on checked 1-D arrays (see its Notes for the three parts)."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        s1, s2 = a1 + b1, a2 + b2
+        ha, hb = a2 - a1, b2 - b1        # exact when the parameters are within a factor 2
+        # c = a1 b2 / (a2 b1) - 1 from an exact two-product; scaling a's and b's by
+        # powers of two keeps the products away from over- and underflow
+        exp_a, exp_b = np.frexp(a1)[1], np.frexp(b1)[1]
+        a1s, a2s = np.ldexp(a1, -exp_a), np.ldexp(a2, -exp_a)
+        b1s, b2s = np.ldexp(b1, -exp_b), np.ldexp(b2, -exp_b)
+        p_hi, p_lo = _two_product(a1s, b2s)
+        q_hi, q_lo = _two_product(a2s, b1s)
+        c = ((p_hi - q_hi) + (p_lo - q_lo)) / (a2s * b1s)
+        log_a, log_b, log_s = _log_ratio(a2, a1), _log_ratio(b2, b1), _log_ratio(s2, s1)
+        weight_a, weight_b = a1 / s1, b1 / s1
+        # x log x - x part: a2 phi(a1 s2 / (s1 a2)) + b2 phi(b1 s2 / (s1 b2))
+        stirling_main = (a2 * _phi(c * weight_b, log_s - log_a)
+                         + b2 * _phi(-c * (a2 / s1) * (b1 / b2), log_s - log_b))
+        # -(1/2) log x part
+        stirling_half = 0.5 * (
+            weight_b * (_phi(ha / a1, log_a) + _phi(c * (a2 / s2), log_b - log_s))
+            + weight_a * (_phi(hb / b1, log_b) + _phi(-c * (b1 / s2) * (a2 / a1), log_a - log_s)))
+        remainder = (_stirling_bregman(a1, a2, ha) + _stirling_bregman(b1, b2, hb)
+                     - _stirling_bregman(s1, s2, ha + hb))
+        value = stirling_main + stirling_half + remainder
+        # Parameter ratios beyond the double range (1e-200 against 1e200, say) can make
+        # two parts overflow with opposite signs; there the textbook form is used, and
+        # inf where it fails too (such a divergence is beyond the double range anyway).
+        lost = np.isnan(value)
+        if lost.any():
+            la1, lb1, la2, lb2 = a1[lost], b1[lost], a2[lost], b2[lost]
+            textbook = (sc.betaln(la2, lb2) - sc.betaln(la1, lb1) + (la1 - la2) * sc.digamma(la1)
+                        + (lb1 - lb2) * sc.digamma(lb1)
+                        + (la2 - la1 + lb2 - lb1) * sc.digamma(la1 + lb1))
+            value[lost] = np.where(np.isnan(textbook), np.inf, textbook)
+    return np.maximum(value, 0.0)
 
 
 # ------------------------------------------------------------- multivariate

@@ -142,18 +142,54 @@ def test_gamma_shapes_near(offset):
     assert max(errors) <= TARGET
 
 
-@pytest.mark.parametrize("offset", OFFSETS)
-def test_beta_shapes_near(offset):
-    """Beta misses the 1e-15 target by a bounded factor.
+BETA_DIRECTIONS = {"both": (1.0, 1.0), "opposite": (1.0, -1.0), "a only": (1.0, 0.0),
+                   "b only": (0.0, 1.0)}
 
-    Its divergence is B(a) + B(b) - B(a + b) (log-gamma Bregman terms), and the
-    last term cancels part of the first two: at b = 2 and a up to 10 the
-    factor is about psi'(a) / (psi'(a) - psi'(a + 2)) <= 6. The test pins the
-    achieved accuracy; the relative error is independent of the offset.
+
+@pytest.mark.parametrize("direction", BETA_DIRECTIONS)
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_beta_shapes_near(offset, direction):
+    """Shapes spread over 0.1 .. 100, moved together, oppositely, or one at a time.
+
+    Moving both shapes in proportion is the hard case for the textbook form: its
+    log-gamma Bregman terms are each about (a + b) times the divergence there.
     """
-    a1, a2 = _near_pairs(offset, 0.1, 10.0, seed=8)
-    errors = [rel_error(kl_beta(a, 2.0, b, 2.0), ref_beta(a, 2.0, b, 2.0)) for a, b in zip(a1, a2)]
-    assert max(errors) <= 1e-14
+    rng = np.random.default_rng(8)
+    a1, b1 = 10.0 ** rng.uniform(-1, 2, (2, 30))
+    e = offset * rng.uniform(0.5, 1.5, 30) * rng.choice([-1.0, 1.0], 30)
+    da, db = BETA_DIRECTIONS[direction]
+    a2, b2 = a1 * (1 + da * e), b1 * (1 + db * e)
+    values = kl_beta(a1, b1, a2, b2)          # one vectorised call
+    errors = [rel_error(v, ref_beta(*p)) for v, p in zip(values, zip(a1, b1, a2, b2))]
+    assert max(errors) <= TARGET
+
+
+def test_beta_textbook_form_loses_digits_near_equality():
+    """The loss being avoided: the literal formula, evaluated in doubles."""
+    from scipy import special as sc
+    a1, b1 = 40.0, 60.0
+    a2, b2 = a1 * (1 + 1e-6), b1 * (1 + 1e-6)
+    textbook = (sc.betaln(a2, b2) - sc.betaln(a1, b1) + (a1 - a2) * sc.digamma(a1)
+                + (b1 - b2) * sc.digamma(b1) + (a2 - a1 + b2 - b1) * sc.digamma(a1 + b1))
+    reference = ref_beta(a1, b1, a2, b2)
+    assert rel_error(kl_beta(a1, b1, a2, b2), reference) <= TARGET
+    assert rel_error(textbook, reference) > 1e-6
+
+
+def test_beta_extreme_parameters():
+    rng = np.random.default_rng(17)
+    params = 10.0 ** rng.uniform(-8, 8, (40, 4))
+    with mp.workdps(80):
+        for row in params:
+            assert rel_error(kl_beta(*row), ref_beta(*row)) <= 1e-10
+    # near equality at extreme scales (the references need more digits there)
+    for x in (1e-100, 1e-8, 1e8, 1e100):
+        for y in (1e-8, 1.0, 1e8):
+            with mp.workdps(300):
+                reference = ref_beta(x, y, x * (1 + 1e-9), y)
+            assert rel_error(kl_beta(x, y, x * (1 + 1e-9), y), reference) <= TARGET
+    huge = kl_beta(1e-300, 1e300, 1e300, 1e-300)      # beyond the double range
+    assert not np.isnan(huge) and huge > 0
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
@@ -188,7 +224,7 @@ def test_far_values_agree_with_references():
         assert rel_error(kl_exponential(a, b), ref_exponential(a, b)) <= 1e-14
         assert rel_error(kl_poisson(a, b), ref_poisson(a, b)) <= 1e-14
         assert rel_error(kl_gamma(a, b, c, d), ref_gamma(a, b, c, d)) <= 1e-12
-        assert rel_error(kl_beta(a, b, c, d), ref_beta(a, b, c, d)) <= 1e-12
+        assert rel_error(kl_beta(a, b, c, d), ref_beta(a, b, c, d)) <= 1e-14
         p, q = rng.uniform(0.001, 0.999, 2)
         assert rel_error(kl_bernoulli(p, q), ref_bernoulli(p, q)) <= 1e-14
 
@@ -294,6 +330,19 @@ def test_gamma_beta_nonnegative_and_zero_at_equality(a, b, c, d):
     assert kl_gamma(a, b, a, b) == 0
     assert kl_beta(a, b, c, d) >= 0
     assert kl_beta(a, b, a, b) == 0
+
+
+wide_positive = st.floats(1e-3, 1e3)
+
+
+@given(wide_positive, wide_positive, st.floats(-0.9, 0.9), st.floats(-0.9, 0.9),
+       st.integers(0, 12))
+def test_beta_nonnegative_near_equality_and_zero_at_it(a, b, da, db, digits):
+    # offsets from 0.9 down to 1e-12: series, crossover and direct regimes
+    a2, b2 = a * (1 + da * 10.0**-digits), b * (1 + db * 10.0**-digits)
+    assert kl_beta(a, b, a2, b2) >= 0
+    assert kl_beta(a2, b2, a, b) >= 0
+    assert kl_beta(a2, b2, a2, b2) == 0
 
 
 @given(st.lists(st.floats(0.2, 5.0), min_size=2, max_size=2),

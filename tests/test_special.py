@@ -70,3 +70,56 @@ def test_scalar_in_scalar_out():
 def test_never_positive(x):
     # log(1 + x) - x <= 0 for all x > -1 (the inequality ln t <= t - 1)
     assert log1pmx(x) <= 0
+
+
+# ------------------------------------------------------------ stirling_remainder
+from klbook.special import stirling_remainder  # noqa: E402
+
+
+def stirling_reference(x: float, derivative: int) -> mpmath.mpf:
+    """mu^(m)(x) from log-gamma and its derivatives at 60 digits (Stirling terms removed)."""
+    with mpmath.workdps(60):
+        x = mpmath.mpf(float(x))
+        if derivative == 0:
+            return +(mpmath.loggamma(x) - (x - 0.5) * mpmath.log(x) + x - mpmath.log(2 * mpmath.pi) / 2)
+        if derivative == 1:
+            return +(mpmath.digamma(x) - mpmath.log(x) + 1 / (2 * x))
+        m = derivative
+        return +(mpmath.polygamma(m - 1, x) - (-1) ** m * (mpmath.factorial(m - 2) / x ** (m - 1)
+                                                             + mpmath.factorial(m - 1) / (2 * x ** m)))
+
+
+@pytest.mark.parametrize("derivative", [0, 1, 2, 3, 4, 5, 8])
+def test_stirling_remainder_accuracy(derivative):
+    xs = 10.0 ** np.random.default_rng(derivative).uniform(-4, 4, 120)
+    values = stirling_remainder(xs, derivative)
+    errors = [float(abs(mpmath.mpf(float(v)) / stirling_reference(x, derivative) - 1))
+              for v, x in zip(values, xs)]
+    assert max(errors) <= 2e-15
+
+
+def test_stirling_remainder_beats_subtracting_from_gammaln():
+    from scipy.special import gammaln
+    x = 300.0
+    naive = gammaln(x) - (x - 0.5) * np.log(x) + x - 0.5 * np.log(2 * np.pi)
+    reference = stirling_reference(x, 0)
+    assert abs(stirling_remainder(x) / reference - 1) <= 4e-16
+    assert abs(naive / reference - 1) > 1e-12
+
+
+def test_stirling_remainder_signs_and_shapes():
+    xs = np.array([[1e-300, 0.3], [7.0, 1e300]])
+    for m in range(5):
+        values = stirling_remainder(xs, m)
+        assert values.shape == xs.shape
+        assert np.all(np.sign(values[values != 0]) == (-1.0) ** m)   # completely monotone
+    assert np.ndim(stirling_remainder(2.0)) == 0
+
+
+@pytest.mark.parametrize("x, derivative, error", [
+    (0.0, 0, ValueError), (-1.0, 0, ValueError), (np.nan, 1, ValueError),
+    (1.0, -1, ValueError), (1.0, 1.5, TypeError), (1.0, True, TypeError),
+])
+def test_stirling_remainder_rejects_bad_input(x, derivative, error):
+    with pytest.raises(error, match="x|derivative"):
+        stirling_remainder(x, derivative)
