@@ -49,8 +49,8 @@ def test_test_cells_carry_points_and_visibility():
     nb = assign.master_notebook(spec)
     configs = [c.source.split('""" # END TEST CONFIG')[0] for c in nb.cells
                if c.cell_type == "code" and c.source.startswith('""" # BEGIN TEST CONFIG')]
-    assert sum("hidden: true" in c for c in configs) == 7
-    assert sum("hidden: false" in c for c in configs) == 2
+    assert sum("hidden: true" in c for c in configs) == 11
+    assert sum("hidden: false" in c for c in configs) == 3
 
 
 def test_exercise_statements_lose_their_directive_options():
@@ -77,3 +77,44 @@ def test_unknown_exercise_is_an_error(tmp_path):
                          'QUESTIONS = {"ex-nowhere": {"name": "q", "public": [], "hidden": []}}\n')
     with pytest.raises(ValueError, match="no exercise with a solution labelled 'ex-nowhere'"):
         assign.master_notebook(assign.load_spec(spec_path))
+
+
+# --- Every code exercise of the book is checkable by the student and graded by Otter ---------
+
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def code_exercises(chapter_path):
+    """The labels of the chapter's exercises whose solution has code, with the number
+    of public-check cells in each solution."""
+    nb = nbformat.read(chapter_path, as_version=4)
+    found = {}
+    for solution in assign.find_solutions(nb):
+        cells = [nb.cells[i] for i in solution.inner if nb.cells[i].cell_type == "code"]
+        answers = [c for c in cells if assign.PUBLIC_CHECK_TAG not in c.metadata.get("tags", [])]
+        if answers:
+            found[solution.label] = len(cells) - len(answers)
+    return found
+
+
+def graded_labels():
+    labels = {}
+    for spec_path in SPECS:
+        spec = assign.load_spec(spec_path)
+        for label in spec.QUESTIONS:
+            labels[label] = spec.CHAPTER
+    return labels
+
+
+@pytest.mark.parametrize("chapter_path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_code_exercise_has_a_public_check(chapter_path):
+    unchecked = [label for label, checks in code_exercises(chapter_path).items() if not checks]
+    assert not unchecked, f"code exercises with no public-check cell: {unchecked}"
+
+
+@pytest.mark.parametrize("chapter_path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_code_exercise_is_in_an_assignment(chapter_path):
+    graded = graded_labels()
+    chapter = str(chapter_path.relative_to(ROOT))
+    ungraded = [label for label in code_exercises(chapter_path) if graded.get(label) != chapter]
+    assert not ungraded, f"code exercises in no assignment of {chapter}: {ungraded}"
