@@ -4,6 +4,9 @@ from __future__ import annotations
 
 __all__ = ["glue_number"]
 
+#: The MIME-type prefix under which myst-nb stores a glued value without displaying it.
+GLUE_MIME_PREFIX = "application/papermill.record/"
+
 
 def glue_number(name: str, value: float, *, digits: int = 12) -> None:
     """Glue a number into the prose, rounded to `digits` significant digits.
@@ -32,6 +35,11 @@ def glue_number(name: str, value: float, *, digits: int = 12) -> None:
     >>> import math
     >>> glue_number("ln2", math.log(2))  # in a notebook: {glue:text}`ln2:.4f` shows 0.6931
     """
-    from myst_nb import glue  # the book's toolchain; not needed by the library
+    from IPython.display import display
 
-    glue(name, float(f"{float(value):.{digits}g}"), display=False)
+    # myst-nb's glue(name, value, display=False), written out: importing myst_nb pulls in
+    # Sphinx and costs about two seconds per kernel. tests/test_notebook.py checks that
+    # the two publish the same output.
+    rounded = float(f"{float(value):.{digits}g}")
+    display({GLUE_MIME_PREFIX + "text/plain": repr(rounded)}, raw=True,
+            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_MIME_PREFIX}})
