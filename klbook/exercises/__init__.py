@@ -42,6 +42,7 @@ __all__ = [
     "compare_value",
     "compare_function",
     "check_derivation",
+    "call_answer",
 ]
 
 #: The units of information and the logarithm base that defines each.
@@ -168,6 +169,60 @@ def compare_value(got: Any, expected: float, *, what: str = "the value", unit: s
     raise CheckFailed(f"{message} {hint}".rstrip())
 
 
+def call_answer(student: Any, call: str, *args: Any) -> Any:
+    """Call the student's function; turn a stub, a crash or a missing result into a message.
+
+    Parameters
+    ----------
+    student : callable
+        The student's function (or what the student's notebook holds under its
+        name: the stub ``...`` of an unanswered exercise).
+    call : str
+        How to name the call in a message, e.g. ``"kl_uniform(2, 5)"``.
+    *args
+        The arguments of the call.
+
+    Returns
+    -------
+    object
+        What ``student(*args)`` returns. NumPy's warnings for a division by zero
+        or an invalid operation are silenced during the call: the checks report
+        the ``inf`` or ``nan`` that results, with its likely cause.
+
+    Raises
+    ------
+    CheckFailed
+        If `student` is not a function, if the call raises (``NotImplementedError``
+        is reported as an unwritten function), or if it returns ``None`` or ``...``.
+
+    Examples
+    --------
+    >>> call_answer(lambda a, b: a / b, "ratio(1, 2)", 1, 2)
+    0.5
+    >>> call_answer(..., "kl_uniform(2, 5)", 2, 5)
+    Traceback (most recent call last):
+    ...
+    klbook.exercises.CheckFailed: kl_uniform(2, 5): got Ellipsis instead of a function. The answer is not written yet.
+    """
+    if student is None or student is Ellipsis:
+        raise CheckFailed(f"{call}: got {student!r} instead of a function. The answer is not "
+                          "written yet.")
+    if not callable(student):
+        raise CheckFailed(f"{call}: expected a function, got {type(student).__name__}.")
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            got = student(*args)
+    except NotImplementedError:
+        raise CheckFailed(f"{call} raised NotImplementedError: the function is not "
+                          "written yet.") from None
+    except Exception as exc:  # the student's bug, reported rather than re-raised
+        raise CheckFailed(f"{call} raised {type(exc).__name__}: {exc}") from exc
+    if got is None or got is Ellipsis:
+        raise CheckFailed(f"{call}: got {got!r}. The function is not written yet, or a "
+                          "`return` statement is missing.")
+    return got
+
+
 def compare_function(student: Callable[..., Any], reference: Callable[..., Any],
                      cases: Sequence[tuple], *, unit: str = "nats", rtol: float = 1e-9,
                      atol: float = 1e-12, swap: bool = True, quiet: bool = False) -> None:
@@ -220,13 +275,7 @@ def compare_function(student: Callable[..., Any], reference: Callable[..., Any],
     name = getattr(student, "__name__", "your function")
     for case in cases:
         call = f"{name}({', '.join(map(repr, case))})"
-        try:
-            got = student(*case)
-        except NotImplementedError:
-            raise CheckFailed(f"{call} raised NotImplementedError: the function is not "
-                              "written yet.") from None
-        except Exception as exc:  # the student's bug, reported rather than re-raised
-            raise CheckFailed(f"{call} raised {type(exc).__name__}: {exc}") from exc
+        got = call_answer(student, call, *case)
         expected = float(reference(*case))
         swapped = None
         if swap and len(case) >= 2:

@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from klbook.continuous import kl_gamma, kl_normal
-from klbook.exercises import CheckFailed, check_derivation, compare_value
+from klbook.exercises import CheckFailed, call_answer, check_derivation, compare_value
 
 __all__ = [
     "normal_symbols",
@@ -151,18 +151,6 @@ def check_exponential_gamma_value(value: Any) -> None:
     print("The value is D(Exp(1) || Gamma(2, 1)) in nats.")
 
 
-def _call(student: Callable[..., Any], call: str, *args: Any) -> Any:
-    """``student(*args)``; an exception becomes a CheckFailed naming the call."""
-    try:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return student(*args)
-    except NotImplementedError:
-        raise CheckFailed(f"{call} raised NotImplementedError: the function is not "
-                          "written yet.") from None
-    except Exception as exc:  # the student's bug, reported rather than re-raised
-        raise CheckFailed(f"{call} raised {type(exc).__name__}: {exc}") from exc
-
-
 def _as_float(got: Any, call: str) -> float:
     """`got` as a float, or a CheckFailed for the stub and for non-numbers."""
     if got is None or got is Ellipsis:
@@ -209,7 +197,7 @@ def check_kl_exponential_gamma(kl_exponential_gamma: Callable[..., Any]) -> None
         name = "kl_exponential_gamma"
     for rate, shape, gamma_rate in cases:
         call = f"{name}({rate}, {shape}, {gamma_rate})"
-        got = _as_float(_call(kl_exponential_gamma, call, rate, shape, gamma_rate), call)
+        got = _as_float(call_answer(kl_exponential_gamma, call, rate, shape, gamma_rate), call)
         expected = float(kl_gamma(1.0, rate, shape, gamma_rate))
         as_scale = float(kl_gamma(1.0, rate, shape, 1.0 / gamma_rate))
         if not math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12) and not math.isclose(
@@ -312,7 +300,7 @@ def check_mean_square_ratio(mean_square_ratio: Callable[[Any], Any]) -> None:
     cases = [1.0, 0.5, 1.2, 1.4, math.sqrt(2.0), 2.0]
     for sigma in cases:
         call = f"mean_square_ratio({sigma!r})"
-        got = _as_float(_call(mean_square_ratio, call, sigma), call)
+        got = _as_float(call_answer(mean_square_ratio, call, sigma), call)
         expected = _mean_square_ratio(sigma)
         if math.isfinite(expected) and math.isclose(got, expected - 1, rel_tol=1e-9, abs_tol=1e-12):
             raise CheckFailed(f"{call}: expected {expected:.12g}, got {got:.12g}. That is "

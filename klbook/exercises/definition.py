@@ -18,7 +18,6 @@ from klbook.exercises import CheckFailed, compare_function, compare_value
 __all__ = ["check_kl_uniform", "check_coin_bits", "check_change_base"]
 
 
-
 def _discrete_uniform_kl(m: int, n: int) -> float:
     """D(U{1..m} || U{1..n}) from :func:`klbook.kl_divergence`, on a common support."""
     size = max(m, n)

@@ -20,7 +20,7 @@ import sympy as sp
 
 from klbook.discrete import kl_divergence
 from klbook.distances import total_variation
-from klbook.exercises import CheckFailed, check_derivation, compare_value
+from klbook.exercises import CheckFailed, _as_real, call_answer, check_derivation, compare_value
 
 __all__ = [
     "check_cross_entropy_chain",
@@ -120,21 +120,6 @@ def _chi_square_reference(p: Any, q: Any) -> np.ndarray:
     return np.sum(terms, axis=-1) - 1
 
 
-def _answer(student: Callable[..., Any], call: str, *args: Any) -> Any:
-    """The student's result, with an exception or a stub turned into a CheckFailed."""
-    try:
-        got = student(*args)
-    except NotImplementedError:
-        raise CheckFailed(f"{call} raised NotImplementedError: the function is not written "
-                          "yet.") from None
-    except Exception as exc:  # the student's bug, reported rather than re-raised
-        raise CheckFailed(f"{call} raised {type(exc).__name__}: {exc}") from exc
-    if got is None or got is Ellipsis:
-        raise CheckFailed(f"{call}: got {got!r}. The function is not written yet, or a "
-                          "`return` statement is missing.")
-    return got
-
-
 def check_chi_square_divergence(chi_square_divergence: Callable[[Any, Any], Any]) -> None:
     """Public check of exercise ``ex-gibbs-chi-square``: the function ``chi_square_divergence(p, q)``.
 
@@ -163,9 +148,9 @@ def check_chi_square_divergence(chi_square_divergence: Callable[[Any, Any], Any]
              ([0.6, 0.4, 0.0], [0.6, 0.4, 0.0]), ([0.5, 0.5, 0.0], [1.0, 0.0, 0.0])]
     for p, q in cases:
         call = f"{name}({p!r}, {q!r})"
-        got = _answer(chi_square_divergence, call, np.array(p), np.array(q))
+        got = call_answer(chi_square_divergence, call, np.array(p), np.array(q))
         expected = float(_chi_square_reference(p, q))
-        value = _as_float(got)
+        value = _as_real(got)
         if value is not None and math.isnan(value):
             raise CheckFailed(f"{call}: expected {expected:.12g} nats, got nan. A term with "
                               "p(x) = q(x) = 0 gives 0/0 = nan in floating point; outcomes "
@@ -179,7 +164,7 @@ def check_chi_square_divergence(chi_square_divergence: Callable[[Any, Any], Any]
     rows_p = np.array([c[0] for c in cases[2:4]])
     rows_q = np.array([c[1] for c in cases[2:4]])
     call = f"{name}(a 2 x 3 array, a 2 x 3 array)"
-    got = np.asarray(_answer(chi_square_divergence, call, rows_p, rows_q), dtype=float)
+    got = np.asarray(call_answer(chi_square_divergence, call, rows_p, rows_q), dtype=float)
     if got.shape != (2,):
         raise CheckFailed(f"{call} returned shape {got.shape}, expected (2,): one value per "
                           "row. Sum along the last axis (axis=-1).")
@@ -188,15 +173,6 @@ def check_chi_square_divergence(chi_square_divergence: Callable[[Any, Any], Any]
         raise CheckFailed(f"{call}: expected {expected_rows}, got {got}. Each row is one pair "
                           "(P, Q): sum along the last axis.")
     print(f"{name} agrees with the reference on {len(cases) + 1} cases.")
-
-
-def _as_float(got: Any) -> float | None:
-    """`got` as a float if it is a real scalar, else None (compare_value reports it)."""
-    try:
-        value = float(np.asarray(got, dtype=float))
-    except (TypeError, ValueError):
-        return None
-    return value
 
 
 def _pinsker_reference(p: float, q: float) -> float:
@@ -233,9 +209,9 @@ def check_pinsker_ratio(pinsker_ratio: Callable[[Any, Any], Any]) -> None:
     cases = [(0.5, 0.6), (0.1, 0.4), (0.9, 0.2), (0.3, 0.7), (0.02, 0.03)]
     for p, q in cases:
         call = f"{name}({p!r}, {q!r})"
-        got = _answer(pinsker_ratio, call, p, q)
+        got = call_answer(pinsker_ratio, call, p, q)
         expected = _pinsker_reference(p, q)
-        value = _as_float(got)
+        value = _as_real(got)
         if value is not None and math.isclose(4 * value, expected, rel_tol=1e-9):
             raise CheckFailed(f"{call}: expected {expected:.12g} nats, got {value:.12g}. It is a "
                               "quarter of the answer: TV(P, Q) = (1/2) sum |p - q| = |p - q| "
@@ -243,7 +219,7 @@ def check_pinsker_ratio(pinsker_ratio: Callable[[Any, Any], Any]) -> None:
         compare_value(got, expected, what=call, unit="nats", swapped=_pinsker_reference(q, p))
     grid = np.array([0.2, 0.5, 0.8])
     call = f"{name}(p[:, None], q[None, :]) on a 3 x 3 grid"
-    got = np.asarray(_answer(pinsker_ratio, call, grid[:, None], grid[None, :] + 0.05),
+    got = np.asarray(call_answer(pinsker_ratio, call, grid[:, None], grid[None, :] + 0.05),
                      dtype=float)
     expected_grid = np.array([[_pinsker_reference(a, b + 0.05) for b in grid] for a in grid])
     if got.shape != (3, 3):

@@ -15,7 +15,7 @@ import sympy as sp
 
 from klbook.discrete import cross_entropy, entropy, kl_divergence
 from klbook.empirical import empirical_distribution
-from klbook.exercises import CheckFailed, check_derivation, compare_value
+from klbook.exercises import CheckFailed, _as_real, call_answer, check_derivation, compare_value
 
 __all__ = [
     "poisson_symbols",
@@ -76,18 +76,6 @@ def check_poisson_score(chain: Any) -> None:
     check_derivation(chain, start=start, end=end, relation="=", what="poisson_score")
 
 
-def _call(student: Callable[..., Any], call: str, *args: Any) -> Any:
-    """``student(*args)``; an exception or the unfinished stub becomes a CheckFailed."""
-    try:
-        with np.errstate(divide="ignore"):
-            return student(*args)
-    except NotImplementedError:
-        raise CheckFailed(f"{call} raised NotImplementedError: the function is not "
-                          "written yet.") from None
-    except Exception as exc:  # the student's bug, reported rather than re-raised
-        raise CheckFailed(f"{call} raised {type(exc).__name__}: {exc}") from exc
-
-
 def check_poisson_mle(poisson_mle: Callable[[np.ndarray], float]) -> None:
     """Public check of exercise ``ex-mle-poisson``, the estimator: ``poisson_mle(counts)``.
 
@@ -114,12 +102,12 @@ def check_poisson_mle(poisson_mle: Callable[[np.ndarray], float]) -> None:
     for rate, size, seed in cases:
         counts = np.random.default_rng(seed).poisson(rate, size=size)
         call = f"poisson_mle({size} draws of Poi({rate}), seed {seed})"
-        got = _call(poisson_mle, call, counts.copy())
+        got = call_answer(poisson_mle, call, counts.copy())
         expected = float(np.mean(counts))
         if got is None or got is Ellipsis:
             raise CheckFailed(f"{call}: got {got!r}. The answer is not written yet, or a "
                               "`return` statement is missing.")
-        value = _real_or_none(got)
+        value = _as_real(got)
         if value is None:
             raise CheckFailed(f"{call}: expected a real number, got {got!r} (of type "
                               f"{type(got).__name__}). Return the estimate, not the "
@@ -135,14 +123,6 @@ def check_poisson_mle(poisson_mle: Callable[[np.ndarray], float]) -> None:
                     "1e-12), or give it the gradient.")
         raise CheckFailed(f"{call}: expected {expected:.12g}, got {value:.12g}.{hint}")
     print(f"poisson_mle agrees with the sample mean on {len(cases)} samples.")
-
-
-def _real_or_none(value: Any) -> float | None:
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return None
-    return float(arr) if arr.ndim == 0 else None
 
 
 def _binomial_pmf(trials: int, theta: float) -> np.ndarray:
@@ -189,10 +169,10 @@ def check_average_nll(average_nll: Callable[[np.ndarray, np.ndarray], float]) ->
     ]
     for sample_name, sample, model_name, model in cases:
         call = f"average_nll({sample_name}, {model_name})"
-        got = _call(average_nll, call, sample.copy(), model.copy())
+        got = call_answer(average_nll, call, sample.copy(), model.copy())
         empirical = empirical_distribution(sample, model.size)
         expected = float(cross_entropy(empirical, model))
-        value = _real_or_none(got)
+        value = _as_real(got)
         if value is not None and np.isfinite(expected) and sample.size > 1:
             if np.isclose(value, sample.size * expected, rtol=1e-9):
                 raise CheckFailed(
@@ -243,7 +223,7 @@ def check_reverse_divergences(reverse_divergences: Callable[[np.ndarray, np.ndar
     ]
     for p_name, p_hat in cases:
         call = f"reverse_divergences({p_name}, {len(models)} binomial models)"
-        got = _call(reverse_divergences, call, p_hat.copy(), models.copy())
+        got = call_answer(reverse_divergences, call, p_hat.copy(), models.copy())
         if got is None or got is Ellipsis:
             compare_value(got, 0.0, what=call)
         try:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from klbook.continuous import kl_bernoulli
-from klbook.exercises import CheckFailed, compare_function, compare_value
+from klbook.exercises import CheckFailed, call_answer, compare_function, compare_value
 from klbook.logits import softmax_cross_entropy, softmax_kl_divergence
 
 __all__ = [
@@ -25,24 +25,6 @@ __all__ = [
     "check_kl_bernoulli",
     "check_kl_from_logits",
 ]
-
-
-def _call(fn: Callable[..., Any], what: str, *args: Any) -> Any:
-    if fn is None or fn is Ellipsis:
-        raise CheckFailed(f"got {fn!r} instead of a function: the answer is not written yet.")
-    if not callable(fn):
-        raise CheckFailed(f"expected a function, got {type(fn).__name__}.")
-    try:
-        got = fn(*args)
-    except NotImplementedError:
-        raise CheckFailed(f"{what} raised NotImplementedError: the function is not "
-                          "written yet.") from None
-    except Exception as exc:  # the student's bug, reported rather than re-raised
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}") from exc
-    if got is None or got is Ellipsis:
-        raise CheckFailed(f"{what}: got {got!r}. The answer is not written yet, or a `return` "
-                          "statement is missing.")
-    return got
 
 
 # --- Sterbenz's lemma -------------------------------------------------------------------------
@@ -92,7 +74,7 @@ def check_difference_is_exact(difference_is_exact: Callable[[float, float], Any]
              (5e-324, 1.5e-323), (2.0 ** 60 + 2.0 ** 8, 1.0), (0.7, 0.3), (-2.5, 1.0)]
     for a, b in pairs:
         what = f"difference_is_exact({_float_repr(a)}, {_float_repr(b)})"
-        got = _call(difference_is_exact, what, a, b)
+        got = call_answer(difference_is_exact, what, a, b)
         if not isinstance(got, (bool, np.bool_)):
             raise CheckFailed(f"{what}: expected True or False, got {got!r}.")
         exact = _rounding_error_of_difference(a, b) == 0
@@ -241,7 +223,7 @@ def check_kl_bernoulli(kl_bernoulli_accurate: Callable[[float, float], Any]) -> 
     name = getattr(kl_bernoulli_accurate, "__name__", "your function")
     for a, b in near:
         what = f"{name}({a!r}, {b!r})"
-        got = _call(kl_bernoulli_accurate, what, a, b)
+        got = call_answer(kl_bernoulli_accurate, what, a, b)
         expected = _kl_bernoulli_reference(a, b)
         try:
             compare_value(got, expected, what=what, rtol=1e-12, atol=0,
@@ -304,7 +286,7 @@ def check_kl_from_logits(kl_from_logits: Callable[[np.ndarray, np.ndarray], Any]
         y, z = np.array(y_list), np.array(z_list)
         what = f"kl_from_logits(y={y_list}, z={z_list})"
         with np.errstate(all="ignore"):
-            got = _call(kl_from_logits, what, y.copy(), z.copy())
+            got = call_answer(kl_from_logits, what, y.copy(), z.copy())
         expected = float(softmax_kl_divergence(y, z))
         try:
             value = float(got)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from klbook.continuous import kl_mvnormal, kl_normal
-from klbook.exercises import CheckFailed, compare_value
+from klbook.exercises import CheckFailed, call_answer, compare_value
 
 __all__ = [
     "check_elbo_normal_mean",
@@ -73,22 +73,6 @@ def _not_written(what: str, got: Any) -> None:
                           "statement is missing.")
 
 
-def _call(fn: Callable[..., Any], what: str, *args: Any) -> Any:
-    if fn is None or fn is Ellipsis:
-        raise CheckFailed(f"got {fn!r} instead of a function: the answer is not written yet.")
-    if not callable(fn):
-        raise CheckFailed(f"expected a function, got {type(fn).__name__}.")
-    try:
-        got = fn(*args)
-    except NotImplementedError:
-        raise CheckFailed(f"{what} raised NotImplementedError: the function is not "
-                          "written yet.") from None
-    except Exception as exc:  # the student's bug, reported rather than re-raised
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}") from exc
-    _not_written(what, got)
-    return got
-
-
 def _near(got: float, value: float, rtol: float) -> bool:
     return math.isfinite(got) and abs(got - value) <= rtol * max(abs(value), 1.0)
 
@@ -123,7 +107,7 @@ def check_elbo_normal_mean(elbo_normal_mean: Callable[..., Any]) -> None:
         for m, s, tau, sigma in cases:
             what = (f"elbo_normal_mean(x_obs with n = {x_obs.size}, m={m}, s={s}, tau={tau}, "
                     f"sigma={sigma})")
-            got = _call(elbo_normal_mean, what, x_obs.copy(), m, s, tau, sigma)
+            got = call_answer(elbo_normal_mean, what, x_obs.copy(), m, s, tau, sigma)
             expected = _reference_elbo(x_obs, m, s, tau, sigma)
             try:
                 compare_value(got, expected, what=what, rtol=1e-9, atol=1e-9)
@@ -177,7 +161,7 @@ def check_fit_normal_mean(fit_normal_mean: Callable[..., Any]) -> None:
     data_sets = _data_sets()
     for x_obs in data_sets:
         what = f"fit_normal_mean(x_obs with n = {x_obs.size}, tau={tau}, sigma={sigma})"
-        got = _call(fit_normal_mean, what, x_obs.copy(), tau, sigma)
+        got = call_answer(fit_normal_mean, what, x_obs.copy(), tau, sigma)
         try:
             m, s = (float(v) for v in got)
         except (TypeError, ValueError):
@@ -356,7 +340,7 @@ def check_mean_field_fit(mean_field_fit: Callable[[float, str], Any]) -> None:
     cases = [(0.5, "reverse"), (0.5, "forward"), (0.99, "reverse"), (0.99, "forward")]
     for rho, direction in cases:
         what = f"mean_field_fit({rho}, {direction!r})"
-        got = _call(mean_field_fit, what, rho, direction)
+        got = call_answer(mean_field_fit, what, rho, direction)
         try:
             variances, divergence = got
             variances = np.asarray(variances, dtype=float)
