@@ -197,3 +197,31 @@ def test_student_config_links_nowhere_and_executes_afresh(tmp_path):
     assert config["html"]["use_repository_button"] is False
     original = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     assert config["sphinx"] == original["sphinx"]  # the book's extensions and settings stay
+
+
+def test_stub_keeps_only_the_deliverables_when_asked():
+    source = ("width = 2\nprefactor = width * 3\n"
+              "def mean_square_ratio(sigma):\n    \"\"\"E[r^2].\"\"\"\n    return prefactor\n"
+              "finite_when = (0, width)\n")
+    stub = stub_code(source, "ex-k", keep={"mean_square_ratio", "finite_when"})
+    assert stub == ("# Exercise ex-k: replace each ... with your code.\n"
+                    "def mean_square_ratio(sigma):\n    \"\"\"E[r^2].\"\"\"\n    ...\n"
+                    "finite_when = ...")
+
+
+def test_deliverables_are_the_names_the_statement_gives():
+    from edition import deliverables
+
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(cells=[
+        md("````{exercise}\n:label: ex-k\n\nWrite `f(x)` and give `value`; use `np.log`.\n````"),
+        md("````{solution-start} ex-k\n:class: dropdown\n````"),
+        code("helper = 3\ndef f(x):\n    return x\nvalue = f(helper)"),
+        md("````{solution-end}\n````"),
+        md("````{exercise}\n:label: ex-m\n\nCompute it.\n````"),
+        md("````{solution-start} ex-m\n:class: dropdown\n````"),
+        code("answer = 1"),
+        md("````{solution-end}\n````")])
+    named, unnamed = find_solutions(nb)
+    assert deliverables(nb, named) == {"f", "value"}
+    assert deliverables(nb, unnamed) is None  # the statement names nothing: keep every name

@@ -34,7 +34,6 @@ import importlib.util
 import inspect
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -49,7 +48,8 @@ import nbformat
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edition import PUBLIC_CHECK_TAG, find_solutions, stub_code  # noqa: E402
+from edition import (PUBLIC_CHECK_TAG, deliverables, exercise_statements,  # noqa: E402
+                     find_solutions, stub_code)
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ROOT / "assignments"
@@ -89,23 +89,6 @@ def spec_files() -> list[Path]:
 
 
 # --- The master notebook -------------------------------------------------------------------
-
-
-def exercise_statements(nb: nbformat.NotebookNode) -> dict[str, str]:
-    """Each ``{exercise}`` directive's body, as plain Markdown, by label."""
-    statements = {}
-    pattern = re.compile(r"^(`{3,}|:{3,})\{exercise\}[^\n]*\n(.*?)^\1\s*$", re.M | re.S)
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for match in pattern.finditer(cell.source):
-            body = match.group(2)
-            label = re.search(r"^:label:\s*(\S+)", body, re.M)
-            if label:
-                text = "\n".join(line for line in body.splitlines()
-                                 if not re.match(r"^:\w[\w-]*:", line))
-                statements[label.group(1)] = text.strip()
-    return statements
 
 
 def _bound_names(source: str) -> set[str]:
@@ -194,6 +177,7 @@ def master_notebook(spec: ModuleType, root: Path = ROOT, *,
                 and PUBLIC_CHECK_TAG not in chapter.cells[i].metadata.get("tags", [])]
         if not code:
             raise ValueError(f"exercise {question.label!r} has no solution code to grade")
+        answers = deliverables(chapter, solutions[question.label])
         cells.append(_raw(yaml.safe_dump({"name": question.name, "points": question.points},
                                          sort_keys=False).join(["# BEGIN QUESTION\n", ""])))
         cells.append(nbformat.v4.new_markdown_cell(
@@ -203,7 +187,7 @@ def master_notebook(spec: ModuleType, root: Path = ROOT, *,
         # markers: the student gets the stub (the same as in the student edition of the book),
         # the solution notebook the stub and then the solution, which overrides it.
         cells += [nbformat.v4.new_code_cell(
-            f"{stub_code(c.source, question.label)}\n"
+            f"{stub_code(c.source, question.label, keep=answers)}\n"
             f"# BEGIN SOLUTION NO PROMPT\n{c.source}\n# END SOLUTION") for c in code]
         cells.append(_raw("# END SOLUTION"))
         cells.append(_raw("# BEGIN TESTS"))

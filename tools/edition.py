@@ -194,12 +194,71 @@ def _stub_definition(node, lines: list[str]) -> list[str]:
     return header + [indent + "..."]
 
 
-def stub_code(source: str, label: str) -> str:
+def exercise_statements(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """Each ``{exercise}`` directive's body, as plain Markdown, by label."""
+    statements = {}
+    pattern = re.compile(r"^(`{3,}|:{3,})\{exercise\}[^\n]*\n(.*?)^\1\s*$", re.M | re.S)
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for match in pattern.finditer(cell.source):
+            body = match.group(2)
+            label = re.search(r"^:label:\s*(\S+)", body, re.M)
+            if label:
+                text = "\n".join(line for line in body.splitlines()
+                                 if not re.match(r"^:\w[\w-]*:", line))
+                statements[label.group(1)] = text.strip()
+    return statements
+
+
+def _statement_names(statement: str) -> set[str]:
+    """The identifiers an exercise statement names in code spans (`name`, `f(a, b)`)."""
+    names = set()
+    for span in re.findall(r"`([^`]+)`", statement):
+        match = re.match(r"\s*([A-Za-z_]\w*)", span)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def deliverables(nb: nbformat.NotebookNode, solution: "Solution") -> set[str] | None:
+    """The names the student must define for an exercise: those its statement names
+    (in code spans) among the names its solution code binds at top level. None when
+    the statement names none of them: then every name the solution binds is kept."""
+    statement = exercise_statements(nb).get(solution.label, "")
+    bound = set()
+    for index in solution.inner:
+        cell = nb.cells[index]
+        if cell.cell_type == "code" and PUBLIC_CHECK_TAG not in _tags(cell):
+            bound |= _top_level_names(cell.source)
+    named = bound & _statement_names(statement)
+    return named or None
+
+
+def _top_level_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+def stub_code(source: str, label: str, keep: set[str] | None = None) -> str:
     """The student's version of a solution code cell.
 
     Definitions keep their decorators, signature and docstring, with ``...`` as
     the body; top-level assignments keep their target (``name = ...``); every
-    other statement is removed.
+    other statement is removed. With `keep`, only the definitions and
+    assignments of those names are kept (the exercise's deliverables: the
+    solution's intermediate names would be hints).
 
     Examples
     --------
@@ -219,14 +278,15 @@ def stub_code(source: str, label: str) -> str:
     assigned: list[str] = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.extend(_stub_definition(node, lines))
+            if keep is None or node.name in keep:
+                out.extend(_stub_definition(node, lines))
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             # Each name gets its own `name = ...` (unpacking `...` into a tuple would fail).
             names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)
                      and isinstance(n.ctx, ast.Store)]
             for name in names:
-                if name not in assigned:
+                if name not in assigned and (keep is None or name in keep):
                     assigned.append(name)
                     out.append(f"{name} = ...")
     if not out:
@@ -282,6 +342,7 @@ def student_notebook(nb: nbformat.NotebookNode, *, for_site: bool) -> nbformat.N
             index += 1
             continue
         solution = solutions[index]
+        answers = deliverables(nb, solution)
         before, _ = _text_outside(cell.source, "solution-start")
         if before:
             cells.append(nbformat.v4.new_markdown_cell(before))
@@ -299,7 +360,7 @@ def student_notebook(nb: nbformat.NotebookNode, *, for_site: bool) -> nbformat.N
                 cells.append(check)
             else:
                 cells.append(nbformat.v4.new_code_cell(
-                    stub_code(inner_cell.source, solution.label),
+                    stub_code(inner_cell.source, solution.label, keep=answers),
                     metadata={"tags": [STUB_TAG]}))
         _, after = _text_outside(nb.cells[solution.end].source, "solution-end")
         if after:
