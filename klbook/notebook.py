@@ -28,14 +28,20 @@ def glue_number(name: str, value: float, *, digits: int = 12) -> None:
     Notes
     -----
     Returns None, so that a call on a cell's last line displays nothing (a
-    trailing semicolon does not suppress output under nbval).
+    trailing semicolon does not suppress output under nbval). Outside IPython
+    (a script, a doctest) there is no notebook to store the value in, and
+    nothing is published or printed.
 
     Examples
     --------
     >>> import math
     >>> glue_number("ln2", math.log(2))  # in a notebook: {glue:text}`ln2:.4f` shows 0.6931
     """
+    from IPython import get_ipython
     from IPython.display import display
+
+    if get_ipython() is None:
+        return
 
     # myst-nb's glue(name, value, display=False), written out: importing myst_nb pulls in
     # Sphinx and costs about two seconds per kernel. tests/test_notebook.py checks that

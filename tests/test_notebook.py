@@ -17,6 +17,7 @@ def published(monkeypatch):
     def display(*objs, **kwargs):
         calls.append((objs, kwargs))
 
+    monkeypatch.setattr("IPython.get_ipython", lambda: object())  # as in a kernel
     monkeypatch.setattr("IPython.display.display", display)
     monkeypatch.setattr("myst_nb.ext.glue.ipy_display", display)
     return calls
@@ -48,6 +49,14 @@ def test_glue_number_takes_numpy_and_sympy_numbers(published):
     assert [objs[0] for objs, _ in published] == [
         {klbook.notebook.GLUE_MIME_PREFIX + "text/plain": "0.5"},
         {klbook.notebook.GLUE_MIME_PREFIX + "text/plain": "0.25"}]
+
+
+def test_glue_number_outside_ipython_publishes_nothing(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: calls.append(a))
+    assert glue_number("x", 0.5) is None
+    assert calls == [] and capsys.readouterr().out == ""
 
 
 def test_plain_text_is_the_float_repr():
