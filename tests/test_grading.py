@@ -1,23 +1,33 @@
-"""Grading end to end with Otter-Grader, locally: no Docker, no network.
+"""Grading with Otter-Grader: every assignment in process, and one end to end.
 
-The assignment of chapter 1 is built with ``otter assign`` from the chapter and
-``assignments/01_definition.py``; three notebooks are then graded with
-``otter run``:
+Every assignment is built with Otter Assign from its chapter and its file in
+``assignments/`` (without Otter's own test run), then graded in this process:
+the notebook's code cells run in order in one namespace, as in a kernel, and
+each of the autograder's test files (public and hidden) runs against it with
+Otter's test runner. So for every assignment
 
 * the solution notebook scores full marks;
-* the untouched student notebook scores zero, and the grader does not crash;
-* a notebook with two typical mistakes (log10 where the natural log is meant,
-  the two distributions swapped) scores the partial credit its tests allow.
+* the untouched student notebook (the stubs) scores zero, and no test crashes
+  the grader.
 
-These runs take about a minute, so they run when ``KLBOOK_GRADING`` is set:
-``make test`` (through ``make teaching-test``) sets it.
+End to end, the assignment of chapter 1 is graded with ``otter run`` (a kernel,
+no Docker, no network) on three notebooks: the solution (full marks), the
+untouched student notebook (zero), and a notebook with typical mistakes (log10
+where the natural log is meant, an inverted factor, the two distributions
+swapped), which scores the partial credit its tests allow. The in-process
+scores of the same three notebooks must equal Otter's, question by question.
+These runs take about half a minute, so they run when ``KLBOOK_GRADING`` is
+set: ``make test`` (through ``make teaching-test``) sets it.
 """
 
+import contextlib
+import io
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import zipfile
 from pathlib import Path
 
+import matplotlib
 import nbformat
 import pytest
 
@@ -26,11 +36,12 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import assign  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not os.environ.get("KLBOOK_GRADING"),
-                                reason="grading runs take a minute: set KLBOOK_GRADING=1 "
+end_to_end = pytest.mark.skipif(not os.environ.get("KLBOOK_GRADING"),
+                                reason="otter run takes half a minute: set KLBOOK_GRADING=1 "
                                        "(make teaching-test does)")
 
 SPEC = ROOT / "assignments" / "01_definition.py"
+SPECS = assign.spec_files()
 
 # A student who computes the divergence in hartleys (log10, the pitfall chapter 1 warns
 # of) but checks it correctly with klbook, who inverts the factor between two bases, and
@@ -54,21 +65,87 @@ WRONG_ANSWERS = {
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    # The solution is graded below, so otter assign need not run the tests on it too.
-    return assign.build(SPEC, tmp_path_factory.mktemp("assignments"), run_tests=False)
+def all_built(tmp_path_factory):
+    # Graded below, so Otter Assign need not run the tests on the solutions too.
+    out = tmp_path_factory.mktemp("assignments")
+    return dict(zip(SPECS, assign.build_all(SPECS, out, run_tests=False)))
 
 
 @pytest.fixture(scope="module")
-def grades(built, tmp_path_factory):
-    """The three notebooks graded at once (each run is mostly waiting for its kernel)."""
-    wrong = fill_answers(built.student, WRONG_ANSWERS,
-                         tmp_path_factory.mktemp("wrong") / built.student.name)
+def built(all_built):
+    return all_built[SPEC]
+
+
+@pytest.fixture(scope="module")
+def wrong(built, tmp_path_factory):
+    return fill_answers(built.student, WRONG_ANSWERS,
+                        tmp_path_factory.mktemp("wrong") / built.student.name)
+
+
+@pytest.fixture(scope="module")
+def grades(built, wrong):
+    """The three notebooks graded as otter run grades them, each in its own kernel."""
     notebooks = {"solution": built.solution, "untouched": built.student, "wrong": wrong}
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(assign.grade, built.autograder, path)
-                   for name, path in notebooks.items()}
-        return {name: future.result() for name, future in futures.items()}
+    return {name: assign.grade(built.autograder, path) for name, path in notebooks.items()}
+
+
+def run_cells(notebook: Path) -> dict:
+    """The namespace left by the notebook's code cells, run in order as in a kernel.
+
+    Otter's own cells (``otter.Notebook``, ``grader.check``) are left out: the tests run
+    after. A cell that raises is left behind and the next cell runs, as under otter run.
+    """
+    matplotlib.use("Agg")
+    namespace = {"__name__": "__main__"}
+    cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    for index, cell in enumerate(cells):
+        if "otter" in cell.source or "grader." in cell.source:
+            continue
+        code = compile(cell.source, f"<{notebook.name}: code cell {index}>", "exec")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
+            exec(code, namespace)
+    return namespace
+
+
+def grade_in_process(built: assign.Built, notebook: Path, tmp_path: Path) -> assign.Grade:
+    """The notebook graded with the autograder's test files and Otter's test runner."""
+    from otter.nbmeta_config import NBMetadataConfig
+    from otter.test_files import create_test_file
+
+    with zipfile.ZipFile(built.autograder) as archive:
+        tests = [Path(archive.extract(name, tmp_path)) for name in archive.namelist()
+                 if name.startswith("tests/") and name.endswith(".py")]
+    namespace = run_cells(notebook)
+    by_question = {}
+    for path in sorted(tests):
+        test_file = create_test_file(str(path), NBMetadataConfig())
+        test_file.run(namespace)
+        by_question[test_file.name] = (float(test_file.score), float(test_file.possible))
+    return assign.Grade(sum(score for score, _ in by_question.values()),
+                        sum(most for _, most in by_question.values()), by_question)
+
+
+def points(spec_path: Path) -> dict[str, float]:
+    """The points of each question of an assignment, from its file."""
+    return {q.name: float(q.points) for q in assign.questions(assign.load_spec(spec_path))}
+
+
+# --- every assignment, graded in process -----------------------------------------------------
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: p.stem)
+def test_solution_of_every_assignment_scores_full_marks(all_built, spec_path, tmp_path):
+    built = all_built[spec_path]
+    result = grade_in_process(built, built.solution, tmp_path)
+    assert result.by_question == {name: (most, most) for name, most in points(spec_path).items()}
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: p.stem)
+def test_untouched_student_notebook_of_every_assignment_scores_zero(all_built, spec_path,
+                                                                    tmp_path):
+    built = all_built[spec_path]
+    result = grade_in_process(built, built.student, tmp_path)
+    assert result.by_question == {name: (0.0, most) for name, most in points(spec_path).items()}
 
 
 def answer_cells(nb):
@@ -111,18 +188,21 @@ def test_hidden_tests_stay_out_of_the_student_notebook(built):
     assert "is_exact" not in tests["coin_bits"]
 
 
+@end_to_end
 def test_solution_scores_full_marks(grades):
     result = grades["solution"]
     assert result.possible == 19
     assert result.total == result.possible
 
 
+@end_to_end
 def test_untouched_student_notebook_scores_zero(grades):
     result = grades["untouched"]
     assert result.by_question == {"coin_bits": (0.0, 4.0), "units": (0.0, 7.0),
                                   "kl_uniform": (0.0, 8.0)}
 
 
+@end_to_end
 def test_typical_mistakes_score_partial_credit(grades):
     result = grades["wrong"]
     # coin_bits: only the klbook check in bits passes (1 of 4). units, inverted: a base to
@@ -131,3 +211,10 @@ def test_typical_mistakes_score_partial_credit(grades):
     # the infinite case fail.
     assert result.by_question == {"coin_bits": (1.0, 4.0), "units": (2.0, 7.0),
                                   "kl_uniform": (2.0, 8.0)}
+
+
+@end_to_end
+@pytest.mark.parametrize("name", ["solution", "untouched", "wrong"])
+def test_grading_in_process_agrees_with_otter_run(built, wrong, grades, name, tmp_path):
+    notebook = {"solution": built.solution, "untouched": built.student, "wrong": wrong}[name]
+    assert grade_in_process(built, notebook, tmp_path) == grades[name]

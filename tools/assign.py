@@ -22,7 +22,7 @@ environment, without Docker and without network.
 
 Usage::
 
-    python tools/assign.py build [--out _build/assignments] [assignments/01_definition.py ...]
+    python tools/assign.py build [--out _build/assignments] [--no-run-tests] [assignments/01_definition.py ...]
     python tools/assign.py grade AUTOGRADER_ZIP SUBMISSION.ipynb [...]
 """
 
@@ -30,16 +30,18 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import functools
 import importlib.util
 import inspect
+import io
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
+import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -53,7 +55,6 @@ from edition import (PUBLIC_CHECK_TAG, deliverables, exercise_statements,  # noq
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ROOT / "assignments"
-OTTER = Path(sys.executable).with_name("otter")
 
 
 @dataclass
@@ -211,10 +212,16 @@ class Built:
 
 def build(spec_path: Path, out: Path, *, run_tests: bool = True,
           handout: Path | None = None) -> Built:
-    """Generate the master notebook of one assignment and run ``otter assign`` on it.
+    """Generate the master notebook of one assignment and run Otter Assign on it.
 
+    With `run_tests`, Otter grades the solution notebook with the autograder (as
+    ``otter run`` would, in a kernel) and the build fails unless it scores full marks.
     If `handout` is given, the student's notebook is also copied to ``handout/NAME/``.
     """
+    # Otter Assign's Python entry point, not its command: importing otter takes about
+    # three seconds, and a build without tests then takes a twentieth of a second.
+    from otter.assign import main as otter_assign
+
     spec = load_spec(spec_path)
     folder = (out / spec.NAME).resolve()
     if folder.exists():
@@ -223,11 +230,13 @@ def build(spec_path: Path, out: Path, *, run_tests: bool = True,
     master = folder / f"{spec.NAME}.ipynb"
     nbformat.write(master_notebook(spec, run_tests=run_tests), master)
     dist = folder / "dist"
-    # otter assign runs the hidden tests against the solution; a failing one is reported.
-    run = subprocess.run([str(OTTER), "assign", "-v", str(master), str(dist)], cwd=folder,
-                         capture_output=True, text=True)
-    if run.returncode:
-        raise RuntimeError(f"otter assign failed on {spec_path}:\n{run.stdout}{run.stderr}")
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            otter_assign(str(master), str(dist), no_run_tests=not run_tests)
+    except Exception as error:
+        raise RuntimeError(f"otter assign failed on {spec_path}: {error}\n{log.getvalue()}") \
+            from error
     zips = sorted((dist / "autograder").glob("*.zip"))
     if handout is not None:
         if (handout / spec.NAME).exists():
@@ -235,6 +244,21 @@ def build(spec_path: Path, out: Path, *, run_tests: bool = True,
         shutil.copytree(dist / "student", handout / spec.NAME)
     return Built(master, dist / "student" / master.name, dist / "autograder" / master.name,
                  zips[-1])
+
+
+def build_all(specs: list[Path], out: Path, *, run_tests: bool = True,
+              handout: Path | None = None, jobs: int = 1) -> list[Built]:
+    """Build several assignments; with `run_tests`, on `jobs` processes at once.
+
+    Otter Assign changes the working directory while it runs, so builds in one
+    process run one after the other; each test run spends seconds in its kernel,
+    so those run in parallel processes.
+    """
+    task = functools.partial(build, out=out, run_tests=run_tests, handout=handout)
+    if not run_tests or jobs <= 1:
+        return [task(spec) for spec in specs]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(task, specs))
 
 
 @dataclass
@@ -245,13 +269,20 @@ class Grade:
 
 
 def grade(autograder: Path, submission: Path) -> Grade:
-    """Grade one submission with ``otter run`` (no container, no network)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([str(OTTER), "run", "--no-logo", "-a", str(autograder), "-o", tmp,
-                        str(submission)], check=True, capture_output=True, text=True)
-        results = json.loads((Path(tmp) / "results.json").read_text())
-    by_question = {t["name"]: (float(t["score"]), float(t["max_score"]))
-                   for t in results["tests"] if "max_score" in t}
+    """Grade one submission as ``otter run`` does (a kernel; no container, no network).
+
+    This is Otter's own entry point for ``otter run``, called in this process, so
+    that grading many notebooks imports Otter once.
+    """
+    from otter.api import grade_submission
+
+    with warnings.catch_warnings():
+        # Otter's use of pandas, not the submission: nothing for a grader to act on.
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
+        results = grade_submission(str(submission), str(autograder), quiet=True)
+    by_question = {name: (float(results.get_result(name).score),
+                          float(results.get_result(name).possible))
+                   for name in results.test_files}
     total = sum(score for score, _ in by_question.values())
     possible = sum(most for _, most in by_question.values())
     return Grade(total, possible, by_question)
@@ -267,19 +298,20 @@ def main(argv: list[str] | None = None) -> None:
     build_cmd.add_argument("--handout", type=Path,
                            help="also copy each student notebook to HANDOUT/NAME/")
     build_cmd.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                           help="assignments built at once (default: one per core)")
+                           help="solutions graded at once (default: one per core)")
+    build_cmd.add_argument("--no-run-tests", action="store_true",
+                           help="do not grade the solutions (the test suite grades them)")
     grade_cmd = commands.add_parser("grade", help="grade submissions with otter run")
     grade_cmd.add_argument("autograder", type=Path)
     grade_cmd.add_argument("submissions", nargs="+", type=Path)
     args = parser.parse_args(argv)
     if args.command == "build":
         specs = args.specs or spec_files()
-        # Each build spends most of its time in kernels: run them on every core.
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            builds = pool.map(lambda spec: build(spec, args.out, handout=args.handout), specs)
-            for spec_path, built in zip(specs, builds):
-                print(f"{spec_path.name}: hand out {built.student}\n"
-                      f"{' ' * len(spec_path.name)}  grade with {built.autograder}")
+        builds = build_all(specs, args.out, run_tests=not args.no_run_tests,
+                           handout=args.handout, jobs=args.jobs)
+        for spec_path, built in zip(specs, builds):
+            print(f"{spec_path.name}: hand out {built.student}\n"
+                  f"{' ' * len(spec_path.name)}  grade with {built.autograder}")
     else:
         for submission in args.submissions:
             result = grade(args.autograder, submission)
