@@ -159,13 +159,66 @@ def test_handout_has_an_answer_cell_per_exercise():
     assert tags.count([edition.ANSWER_TAG]) == 1
 
 
-def test_outputs_are_cleared():
+def chapter_with_outputs():
     nb = chapter()
-    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
-    nb.cells[1].execution_count = 3
-    student = student_notebook(nb, for_site=True)
+    for index in (1, 4, 5):  # a cell outside the solution, the solution, its public check
+        nb.cells[index].outputs = [nbformat.v4.new_output("stream", text=f"output {index}\n")]
+        nb.cells[index].execution_count = index
+    return nb
+
+
+def test_handout_outputs_are_cleared():
+    student = student_notebook(chapter_with_outputs(), for_site=False)
     assert all(c.outputs == [] and c.execution_count is None
                for c in student.cells if c.cell_type == "code")
+
+
+def test_site_keeps_the_outputs_of_cells_outside_solutions_only():
+    student = student_notebook(chapter_with_outputs(), for_site=True)
+    outputs = {c.source: [o.text for o in c.outputs] for c in student.cells
+               if c.cell_type == "code"}
+    assert outputs == {"x = 1\nx": ["output 1\n"], "check(f)": [],
+                       "# Exercise ex-a: replace each ... with your code.\n"
+                       'def f(p, q):\n    """Divergence of q from p."""\n    ...': []}
+
+
+# --- solution_dependencies -----------------------------------------------------------------
+
+
+def with_cells_after(*sources):
+    nb = chapter()
+    nb.cells += [code(source) for source in sources]
+    return nb
+
+
+def test_a_cell_reading_a_solution_name_depends_on_the_solution():
+    nb = with_cells_after("y = 2", "print(f_value + y)", "def g():\n    return f(1, 2)",
+                          "with open(f_value) as f:\n    pass", "f_value = f_value + 1")
+    assert edition.solution_dependencies(nb) == [(10, ["f_value"]), (11, ["f"]),
+                                                 (12, ["f_value"]), (13, ["f_value"])]
+
+
+def test_a_cell_that_binds_the_name_first_does_not_depend_on_the_solution():
+    nb = with_cells_after("f_value = 3\nprint(f_value)", "print(f_value)",
+                          "for f in range(2):\n    print(f)",
+                          "def g(f):\n    f_value = f\n    return f_value",
+                          "print([f for f in range(3)], (lambda f: f)(1))")
+    assert edition.solution_dependencies(nb) == []
+
+
+def test_public_checks_may_read_the_solution():
+    assert edition.solution_dependencies(chapter()) == []
+
+
+def test_no_chapter_reads_what_a_solution_set():
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        assert edition.solution_dependencies(nbformat.read(path, as_version=4)) == [], path.name
+
+
+def test_strip_sources_refuses_a_chapter_that_reads_a_solution(tmp_path):
+    nbformat.write(with_cells_after("print(f_value)"), tmp_path / "chapter.ipynb")
+    with pytest.raises(ValueError, match=r"chapter.ipynb: .*\(9, \['f_value'\]\)"):
+        edition.strip_sources(tmp_path)
 
 
 def test_text_around_the_markers_is_kept():
@@ -183,16 +236,15 @@ def test_every_chapter_converts():
         assert "{solution-start}" not in sources(student), path.name
 
 
-def test_student_config_links_nowhere_and_executes_afresh(tmp_path):
+def test_student_config_links_nowhere_and_executes_nothing(tmp_path):
     import yaml
 
     config_path = tmp_path / "_config.yml"
     config_path.write_text((ROOT / "_config.yml").read_text(encoding="utf-8"), encoding="utf-8")
-    edition.student_config(config_path, tmp_path / "cache")
+    edition.student_config(config_path)
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     assert config["title"].endswith("(student edition)")
-    assert config["execute"]["execute_notebooks"] == "cache"
-    assert config["execute"]["cache"] == str(tmp_path / "cache")
+    assert config["execute"]["execute_notebooks"] == "off"
     assert "launch_buttons" not in config
     assert config["html"]["use_repository_button"] is False
     original = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))

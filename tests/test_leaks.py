@@ -3,7 +3,7 @@
 The first group checks the detector itself (tools/leaks.py) on material that
 does contain solutions, so that a clean result on the edition means something.
 The second group scans a built student edition: every file (HTML pages,
-notebooks, downloadable ``_sources``, the execution cache, doctrees, the
+notebooks, downloadable ``_sources``, doctrees, the
 Otter handout notebooks) and the search index. It needs the edition:
 ``make teaching-test`` builds it and sets ``KLBOOK_STUDENT_EDITION``.
 """
@@ -148,11 +148,8 @@ def test_exercises_and_stubs_are_in_the_edition(edition):
 
 @needs_edition
 def test_no_solution_element_in_any_page(edition):
-    from bs4 import BeautifulSoup
-
     for page in sorted((edition / "html").rglob("*.html")):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        assert not soup.select(".solution"), page
+        assert not leaks.html_page(page).select(".solution"), page
 
 
 @needs_edition
@@ -179,11 +176,9 @@ def test_no_solution_word_in_the_search_index(edition, secrets):
 @needs_edition
 def test_no_page_links_to_the_instructor_sources(edition):
     import yaml
-    from bs4 import BeautifulSoup
 
     repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
     forbidden = (repository, "mybinder.org", "colab.research.google.com")
     for page in sorted((edition / "html").rglob("*.html")):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        links = [a.get("href", "") for a in soup.find_all("a")]
+        links = [a.get("href", "") for a in leaks.html_page(page).find_all("a")]
         assert not [link for link in links if any(f in link for f in forbidden)], page

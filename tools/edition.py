@@ -12,8 +12,11 @@ made from a copy of the sources in which
   rest with ``...``;
 * code cells tagged ``public-check`` inside a solution stay as they are: they
   are the checks students run on their own answers;
-* stored outputs are cleared and the book is executed again, so no output of a
-  solution can survive.
+* solution cells go with their outputs; stubs and public checks have none;
+  every other code cell keeps its stored output, which ``make test`` (nbval)
+  finds to reproduce. The build refuses a chapter in which a cell outside the
+  solutions reads a name that only a solution has set (``solution_dependencies``),
+  so those outputs are the ones a student's run of the stubbed chapter gives.
 
 Usage::
 
@@ -30,7 +33,6 @@ import ast
 import copy
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -40,9 +42,6 @@ from pathlib import Path
 
 import nbformat
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from execute import execute_into_cache  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -310,17 +309,19 @@ def _tags(cell: nbformat.NotebookNode) -> list[str]:
 
 
 def student_notebook(nb: nbformat.NotebookNode, *, for_site: bool) -> nbformat.NotebookNode:
-    """The student version of a chapter notebook, outputs cleared.
+    """The student version of a chapter notebook.
 
     Parameters
     ----------
     nb : NotebookNode
         The instructor notebook.
     for_site : bool
-        If True, the version the student site is built from: public checks are
-        tagged ``skip-execution`` (they would fail on the stubs). If False, the
-        handout notebook: each solution becomes an answer cell (markdown, for
-        the written part) followed by the stubs and the public checks.
+        If True, the version the student site is built from: the cells outside
+        the solutions keep their stored outputs, and public checks are tagged
+        ``skip-execution`` (they would fail on the stubs). If False, the handout
+        notebook, with every output cleared: each solution becomes an answer
+        cell (markdown, for the written part) followed by the stubs and the
+        public checks.
     """
     solutions = {s.start: s for s in find_solutions(nb)}
     out = copy.deepcopy(nb)
@@ -330,7 +331,7 @@ def student_notebook(nb: nbformat.NotebookNode, *, for_site: bool) -> nbformat.N
         cell = nb.cells[index]
         if index not in solutions:
             if cell.cell_type == "code":
-                cells.append(_clean_code_cell(cell))
+                cells.append(copy.deepcopy(cell) if for_site else _clean_code_cell(cell))
             elif cell.cell_type == "markdown":
                 text = strip_solution_text(cell.source)
                 if text.strip():
@@ -368,6 +369,115 @@ def student_notebook(nb: nbformat.NotebookNode, *, for_site: bool) -> nbformat.N
         index = solution.end + 1
     out.cells = cells
     return _with_ids(out)
+
+
+def _bindings(node: ast.AST) -> set[str]:
+    """Names a statement binds in the notebook's namespace (not inside a function,
+    class, lambda or comprehension, whose names are local)."""
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(current.name)
+        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in current.names}
+        elif isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
+            names.add(current.id)
+        if current is node or not isinstance(current, scopes):
+            stack.extend(ast.iter_child_nodes(current))
+    return names
+
+
+def _reads(node: ast.AST) -> set[str]:
+    """Names an expression or a simple statement reads from the notebook's namespace;
+    in a function, lambda or comprehension, the names it does not bind itself."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        local = {a.arg for a in [*arguments.posonlyargs, *arguments.args,
+                                 *arguments.kwonlyargs, arguments.vararg, arguments.kwarg] if a}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        local |= set().union(*(_bindings(child) for child in body))
+        outer = set().union(*(_reads(d) for d in [*arguments.defaults,
+                                                   *arguments.kw_defaults] if d))
+        if not isinstance(node, ast.Lambda):
+            outer |= set().union(*(_reads(d) for d in node.decorator_list))
+        return outer | (set().union(*(_reads(child) for child in body)) - local)
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        local = set().union(*(_bindings(g.target) for g in node.generators))
+        inner = set().union(*(_reads(child) for child in ast.iter_child_nodes(node)))
+        return inner - local
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) else set()
+    return set().union(*(_reads(child) for child in ast.iter_child_nodes(node)))
+
+
+def solution_dependencies(nb: nbformat.NotebookNode) -> list[tuple[int, list[str]]]:
+    """Code cells outside the solutions that read a name last set by a solution.
+
+    In the chapter's order, a name is *from a solution* when the last cell that
+    bound it is solution code (not a public check). A cell outside the solutions
+    that reads such a name before binding it itself behaves differently in the
+    student's notebook, where the solution is a stub. Returns ``(cell index,
+    names)`` for each such cell; reads inside function bodies count, since they
+    run when the function is called.
+    """
+    in_solution = {i for s in find_solutions(nb) for i in s.inner}
+    from_solution: set[str] = set()
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython syntax: nothing Python can bind or read
+            continue
+        bound: set[str] = set()
+        reads: set[str] = set()
+
+        def read(node):
+            reads.update((_reads(node) & from_solution) - bound)
+
+        def scan(statements):
+            # In execution order: a loop's or a with-block's target is bound before its
+            # body reads it.
+            for statement in statements:
+                if isinstance(statement, (ast.For, ast.AsyncFor)):
+                    read(statement.iter)
+                    bound.update(_bindings(statement.target))
+                    scan(statement.body + statement.orelse)
+                elif isinstance(statement, (ast.With, ast.AsyncWith)):
+                    for item in statement.items:
+                        read(item.context_expr)
+                        if item.optional_vars is not None:
+                            bound.update(_bindings(item.optional_vars))
+                    scan(statement.body)
+                elif isinstance(statement, (ast.If, ast.While)):
+                    read(statement.test)
+                    scan(statement.body + statement.orelse)
+                elif isinstance(statement, ast.Try):
+                    scan(statement.body)
+                    for handler in statement.handlers:
+                        if handler.type is not None:
+                            read(handler.type)
+                        if handler.name:
+                            bound.add(handler.name)
+                        scan(handler.body)
+                    scan(statement.orelse + statement.finalbody)
+                else:
+                    read(statement)
+                    bound.update(_bindings(statement))
+
+        scan(tree.body)
+        if index in in_solution and PUBLIC_CHECK_TAG not in _tags(cell):
+            from_solution |= bound
+            continue
+        if reads and index not in in_solution:
+            found.append((index, sorted(reads)))
+        from_solution -= bound
+    return found
 
 
 def _with_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -419,6 +529,11 @@ def strip_sources(source: Path) -> dict[str, int]:
     removed: dict[str, int] = {}
     for path in _own_files(source, "*.ipynb"):
         nb = nbformat.read(path, as_version=4)
+        dependent = solution_dependencies(nb)
+        if dependent:
+            raise ValueError(f"{path.name}: cells outside the solutions read names a solution "
+                             f"set (cell index, names): {dependent}; the student edition would "
+                             "show outputs that its stubs cannot produce")
         removed[str(path.relative_to(source))] = len(find_solutions(nb))
         nbformat.write(student_notebook(nb, for_site=True), path)
     for path in _own_files(source, "*.md"):
@@ -430,17 +545,15 @@ def strip_sources(source: Path) -> dict[str, int]:
     return removed
 
 
-def student_config(config_path: Path, cache: Path) -> None:
-    """Adapt ``_config.yml`` of the copy: a title that says which edition, fresh
+def student_config(config_path: Path) -> None:
+    """Adapt ``_config.yml`` of the copy: a title that says which edition, no
     execution, no links to the instructor's sources."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'The book')} (student edition)"
     execute = config.setdefault("execute", {})
-    # Cleared outputs are executed again from the stripped sources; the cache lives with
-    # the edition and only ever sees stripped code.
-    execute["execute_notebooks"] = "cache"
-    execute["cache"] = str(cache)
-    execute["allow_errors"] = False
+    # The chapters carry the outputs of the cells students also get (student_notebook);
+    # the stubs have none, and executing them would only produce errors.
+    execute["execute_notebooks"] = "off"
     # Launch, repository and edit buttons open the instructor's notebooks (with solutions)
     # in the repository: the student edition has none of them.
     config.pop("launch_buttons", None)
@@ -482,27 +595,22 @@ def write_manifest(root: Path, source: Path, target: Path) -> None:
     target.write_text(json.dumps(source_digests(root, sorted(rels)), indent=1), encoding="utf-8")
 
 
-def build(out: Path, *, site: bool = True, root: Path = ROOT, jobs: int = 1) -> None:
+def build(out: Path, *, site: bool = True, root: Path = ROOT) -> None:
     """Build the student edition into ``out`` (see the module docstring)."""
     out = out.resolve()
-    cache = out / ".jupyter_cache"
-    if out.exists():  # keep only the execution cache, which holds nothing but stripped code
-        for entry in out.iterdir():
-            if entry != cache:
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    if out.exists():
+        shutil.rmtree(out)
     source = out / "source"
     source.mkdir(parents=True)
     copy_book_sources(root, source)
     write_manifest(root, source, out / MANIFEST)
     removed = strip_sources(source)
-    student_config(source / "_config.yml", cache)
+    student_config(source / "_config.yml")
     notebooks = write_handout_notebooks(root, out / "notebooks")
     print(f"student sources: {sum(removed.values())} solutions removed from "
           f"{len(removed)} files; {len(notebooks)} handout notebooks in {out / 'notebooks'}")
     if not site:
         return
-    # The stubbed chapters run on every core first; the build then finds them cached.
-    execute_into_cache(source, cache, jobs)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jupyter_book), "build", str(source), "--path-output", str(out / "site"),
                     "-W", "-n", "--keep-going"], check=True)
@@ -516,10 +624,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="output folder (default: _build/student)")
     parser.add_argument("--no-site", action="store_true",
                         help="write the stripped sources and notebooks only, not the HTML")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="notebooks executed at once (default: one per core)")
     args = parser.parse_args(argv)
-    build(args.out, site=not args.no_site, jobs=args.jobs)
+    build(args.out, site=not args.no_site)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ solution if any of its files holds one of them. What a stub is allowed to keep
 solution's ``public-check`` cells are public by design.
 
 Files are read as what they carry: HTML as its text, notebooks and JSON as
-their strings, anything else (search index, pickled doctrees, the execution
-cache's database) as bytes decoded leniently. The search index holds stemmed
+their strings, anything else (search index, pickled doctrees) as bytes
+decoded leniently. The search index holds stemmed
 words rather than text, so it is checked on its own: no stem that only a
 solution uses may be indexed for the page of that solution. Glue keys set in a
 solution must not appear anywhere in the edition.
@@ -190,14 +190,20 @@ def _json_strings(value) -> Iterator[str]:
             yield from _json_strings(item)
 
 
+@functools.cache
+def html_page(path: Path):
+    """The parsed HTML page (BeautifulSoup), parsed once however often it is scanned."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(path.read_bytes(), "html.parser")
+
+
 def file_text(path: Path) -> str:
     """The text a file carries, as a reader (or a search engine) would see it."""
-    data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        from bs4 import BeautifulSoup
-
-        return BeautifulSoup(data, "html.parser").get_text(" ")
+        return html_page(path).get_text(" ")
+    data = path.read_bytes()
     if suffix in (".ipynb", ".json"):
         try:
             return "\n".join(_json_strings(json.loads(data)))
