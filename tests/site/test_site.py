@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import pkgutil
 import re
-from collections import Counter, deque
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.error import HTTPError
@@ -59,19 +59,29 @@ async () => {
 }
 """
 
-# The axe-core audit, all rules on the whole page, with one economy: code cells hold
-# thousands of highlighted tokens whose colours all come from one stylesheet (the
-# Pygments theme), so the contrast rule checks one token of each kind per kind of code
-# block instead of every token (this halves the audit's time on a chapter).
+# The axe-core audit, all rules on the whole page, with one economy: colours come from the
+# stylesheets, so elements with the same ancestry (tag, classes and inline style at every
+# level up to <html>) have the same text colour, background and font. The contrast rule
+# checks the first element of each ancestry that holds text: a few hundred per page
+# instead of thousands (code tokens, signature parts, MathJax's hidden MathML), which
+# halves the audit on the API page.
 AXE_JS = """
 async () => {
+  const ancestry = element => {
+    const parts = [];
+    for (let e = element; e; e = e.parentElement) {
+      parts.push(`${e.tagName}.${e.className}[${e.getAttribute('style') || ''}]`);
+    }
+    return parts.join('<');
+  };
   const seen = new Set();
-  for (const token of document.querySelectorAll('.highlight pre > span')) {
-    const kind = token.className + '|' + token.closest('.highlight').className;
-    if (!seen.has(kind)) { seen.add(kind); token.dataset.axeSample = ''; }
+  for (const element of document.body.querySelectorAll('*')) {
+    const hasText = [...element.childNodes].some(n => n.nodeType === 3 && n.nodeValue.trim());
+    if (!hasText) continue;
+    const kind = ancestry(element);
+    if (!seen.has(kind)) { seen.add(kind); element.dataset.axeSample = ''; }
   }
-  axe.configure({rules: [{id: 'color-contrast', selector:
-    ':not(span), span:not(.highlight pre > span), span[data-axe-sample]'}]});
+  axe.configure({rules: [{id: 'color-contrast', selector: '[data-axe-sample]'}]});
   // preload: false, or axe fetches the stylesheets again and resolves their @import
   // against the page instead of the stylesheet (a 404 that no reader's browser makes).
   const result = await axe.run(document, {resultTypes: ['violations'], preload: false});
@@ -131,28 +141,21 @@ class Site:
             pytest.fail(f"could not visit {docname}: {found}")
         return found
 
-    def visit_all(self, docnames, in_flight: int = 2) -> None:
-        """Visit pages with up to `in_flight` tabs at once: while one tab's axe-core audit
-        runs (in its own renderer process), the next page loads."""
-        started = deque()
+    def visit_all(self, docnames) -> None:
+        """Visit the pages one after another. (Two tabs at once took longer: Chromium
+        throttles the tab in the background, and the tests share two cores with the
+        rest of ``make test``.)"""
         for docname in docnames:
-            if docname not in self.visits:
-                started.append(self._guarded(self._start, docname))
-            while len(started) >= in_flight or (started and docname == docnames[-1]):
-                self._guarded(self._finish, started.popleft())
+            if docname in self.visits:
+                continue
+            try:
+                self.visits[docname] = self._visit(docname)
+            except Exception as error:  # every test of the page reports it
+                self.visits[docname] = error
 
-    def _guarded(self, step, arg):
-        try:
-            return step(arg)
-        except Exception as error:  # every test of the page reports it
-            docname = arg if isinstance(arg, str) else arg[0]
-            if not isinstance(arg, str):
-                arg[1].close()
-            self.visits[docname] = error
-            return (docname, None, None) if isinstance(arg, str) else None
-
-    def _start(self, docname: str):
-        """Load the page, record what it shows, and start its accessibility audit."""
+    def _visit(self, docname: str) -> dict:
+        """Load the page, record what it shows, audit it, and look at its figures in
+        dark mode."""
         if not (self.site_dir / f"{docname}.html").is_file():
             raise AssertionError(f"{docname}.html was not built, though it is in _toc.yml")
         page = self.context.new_page()
@@ -169,34 +172,22 @@ class Site:
             found["console_errors"], found["failed_requests"] = list(console), list(failed)
             found["offsite"] = offsite
             page.add_script_tag(path=str(AXE))
-            # Started from a timer, so that the audit runs in the tab while this returns.
-            page.evaluate(f"() => {{ window.__klbookAxe = new Promise(done => setTimeout("
-                          f"() => ({AXE_JS})().then(done), 0)); }}")
-        except Exception:
+            found["axe"] = page.evaluate(AXE_JS)
+            # Dark mode, as the theme applies it: what does each figure look like?
+            page.evaluate("document.documentElement.dataset.theme = 'dark'")
+            # The legibility rule is one stylesheet for all figures: look at the first few
+            # on screen (figures inside a closed dropdown, e.g. a solution, are not).
+            images = page.locator("article.bd-article img")
+            on_screen = [fig for fig in found["figures"] if fig["loaded"] and fig["visible"]]
+            found["dark_figures"] = [
+                _legibility(images.nth(fig["index"]).screenshot(timeout=10_000,
+                                                                animations="disabled"))
+                for fig in on_screen[:DARK_FIGURES_PER_PAGE]
+            ]
+            if docname == SCREENSHOT_CHAPTER:
+                found["screenshots"] = self._screenshots(page, docname)
+        finally:
             page.close()
-            raise
-        return docname, page, found
-
-    def _finish(self, started) -> None:
-        """Collect the audit, then look at the figures in dark mode, and close the tab."""
-        docname, page, found = started
-        if page is None:
-            return
-        found["axe"] = page.evaluate("() => window.__klbookAxe")
-        # Dark mode, as the theme applies it: what does each figure look like?
-        page.evaluate("document.documentElement.dataset.theme = 'dark'")
-        # The legibility rule is one stylesheet for all figures: look at the first few on
-        # screen (figures inside a closed dropdown, e.g. a solution, are not).
-        images = page.locator("article.bd-article img")
-        on_screen = [fig for fig in found["figures"] if fig["loaded"] and fig["visible"]]
-        found["dark_figures"] = [
-            _legibility(images.nth(fig["index"]).screenshot(timeout=10_000, animations="disabled"))
-            for fig in on_screen[:DARK_FIGURES_PER_PAGE]
-        ]
-        if docname == SCREENSHOT_CHAPTER:
-            found["screenshots"] = self._screenshots(page, docname)
-        page.close()
-        self.visits[docname] = found
         SUMMARY["pages"][docname] = {
             "math": found["mathNodes"], "figures": len(found["figures"]),
             "blocks": len(found["blocks"]), "axe": found["axe"],
@@ -205,6 +196,7 @@ class Site:
         for violation in found["axe"]:
             impact = violation["impact"] or "none"
             SUMMARY["axe_by_impact"][impact] = SUMMARY["axe_by_impact"].get(impact, 0) + 1
+        return found
 
     def _screenshots(self, page, docname: str) -> list[str]:
         """Light and dark screenshots of a chapter, kept in _build/ (not committed)."""
