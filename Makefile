@@ -17,7 +17,7 @@ VENDOR_STAMP := $(VENDOR)/.installed-mathjax-$(MATHJAX_VERSION)-axe-core-$(AXE_C
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup book test unit notebooks outputs lab clean student teaching-test vendor site-test bench
+.PHONY: setup book test checks unit notebooks site outputs lab clean student teaching-test vendor site-test bench
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -43,46 +43,67 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
 
-# Notebooks executed at once; the stale chapters run in parallel before the build renders.
+# Processes at once: notebooks executed by `make book`, pytest workers, graded solutions.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 book: setup
 	$(BIN)/python tools/execute.py --jobs $(JOBS)
 	$(JB_BUILD)
 
+# The tests of klbook (unit, property, doctests) and of the chapters (nbval, strict).
+# Grading and the leak test need the student edition (teaching-test), the browser test
+# the built site (site-test).
+PYTEST := $(BIN)/python -m pytest -q
+UNIT := tests klbook --doctest-modules --ignore=tests/site \
+	--ignore=tests/test_leaks.py --ignore=tests/test_grading.py
+NBVAL := chapters --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
 unit: setup
-	$(BIN)/python -m pytest -q tests klbook --doctest-modules --ignore=tests/site
+	$(PYTEST) -n $(JOBS) $(UNIT)
 
 notebooks: setup
-	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile chapters
+	$(PYTEST) -n $(JOBS) --dist loadfile $(NBVAL)
 
-# The site is built from the outputs stored in the chapters, which `notebooks` (nbval) has
-# just executed again and found to reproduce: nothing is executed twice.
-test: unit notebooks teaching-test
+# Both in one run, so that the workers share out the notebooks and the unit tests.
+checks: setup
+	$(PYTEST) -n $(JOBS) --dist loadfile $(UNIT) $(NBVAL)
+
+# Three independent lines of work at once, each reporting when it ends: the checks; the
+# student edition with the leak test and grading; the site with the browser test. The site
+# is built from the outputs stored in the chapters, the ones nbval checks in the same run:
+# nothing is executed twice, and `make test` fails if either fails.
+test: setup $(CHROMIUM)
+	$(MAKE) --no-print-directory -j 3 --output-sync=target site teaching-test checks
+
+site: setup
 	$(BIN)/python tools/execute.py --stored
 	$(JB_BUILD)
-	$(MAKE) site-test
+	$(MAKE) --no-print-directory site-test
 
 # The built site in headless chromium, offline: every page of _toc.yml is loaded from a
 # server on 127.0.0.1 and checked (console, math, blocks, figures, links, axe-core).
 site-test: setup $(CHROMIUM)
-	$(BIN)/python -m pytest -q tests/site --site-html=_build/html
+	$(PYTEST) tests/site --site-html=_build/html
 
 # The student edition (README, "Teaching with this book"): the site without solutions,
 # the chapters as notebooks with stubs, and the handouts of the Otter assignments, in
 # $(STUDENT); the assignments with their autograders (hidden tests) in $(ASSIGNMENTS).
+# Otter Assign grades each solution; ASSIGN_FLAGS=--no-run-tests leaves that to the tests.
 STUDENT ?= _build/student
 ASSIGNMENTS ?= _build/assignments
+ASSIGN_FLAGS ?=
 student: setup
-	$(BIN)/python tools/edition.py --out $(STUDENT) --jobs $(JOBS)
+	$(BIN)/python tools/edition.py --out $(STUDENT)
 	$(BIN)/python tools/assign.py build --out $(ASSIGNMENTS) --handout $(STUDENT)/assignments \
-		--jobs $(JOBS)
+		--jobs $(JOBS) $(ASSIGN_FLAGS)
 
-# The leak test on the student edition, and three notebooks graded end to end by Otter
-# (otter run: no Docker, no network).
-teaching-test: student
+# The leak test on the student edition; every assignment graded in process (solutions
+# full marks, untouched notebooks zero) and three notebooks graded as otter run grades
+# them (no Docker, no network). The tests grade the solutions, so the build does not.
+teaching-test: setup
+	$(MAKE) --no-print-directory student ASSIGN_FLAGS=--no-run-tests
 	KLBOOK_STUDENT_EDITION=$(STUDENT) KLBOOK_GRADING=1 \
-		$(BIN)/python -m pytest -q tests/test_leaks.py tests/test_grading.py
+		$(PYTEST) tests/test_leaks.py tests/test_grading.py
 
 # Re-execute every chapter and store its outputs (after editing a chapter or klbook).
 outputs: setup
