@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import functools
 import importlib.util
@@ -50,8 +49,8 @@ import nbformat
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edition import (PUBLIC_CHECK_TAG, deliverables, exercise_statements,  # noqa: E402
-                     find_solutions, stub_code)
+from edition import (PUBLIC_CHECK_TAG, bound_names, deliverables,  # noqa: E402
+                     exercise_statements, find_solutions, stub_code)
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ROOT / "assignments"
@@ -92,24 +91,6 @@ def spec_files() -> list[Path]:
 # --- The master notebook -------------------------------------------------------------------
 
 
-def _bound_names(source: str) -> set[str]:
-    """Names a cell binds at top level (assignments, definitions, imports)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    return names
-
-
 def setup_cells(chapter: nbformat.NotebookNode, names: list[str]) -> list[str]:
     """The chapter's first code cell, then each code cell outside the solutions that
     binds one of ``names``, in the chapter's order."""
@@ -118,11 +99,11 @@ def setup_cells(chapter: nbformat.NotebookNode, names: list[str]) -> list[str]:
             if c.cell_type == "code" and i not in in_solution]
     wanted, chosen, found = set(names), [code[0][1]], set()
     for _, source in code[1:]:
-        bound = _bound_names(source) & wanted
+        bound = bound_names(source) & wanted
         if bound:
             chosen.append(source)
             found |= bound
-    missing = wanted - found - _bound_names(code[0][1])
+    missing = wanted - found - bound_names(code[0][1])
     if missing:
         raise ValueError(f"no code cell of the chapter defines {sorted(missing)}")
     return chosen

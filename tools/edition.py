@@ -391,6 +391,16 @@ def _bindings(node: ast.AST) -> set[str]:
     return names
 
 
+def bound_names(source: str) -> set[str]:
+    """Names a code cell binds in the notebook's namespace (assignments, loop and
+    ``with`` targets, definitions, imports); none if it is not Python (IPython syntax)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return _bindings(tree)
+
+
 def _reads(node: ast.AST) -> set[str]:
     """Names an expression or a simple statement reads from the notebook's namespace;
     in a function, lambda or comprehension, the names it does not bind itself."""
