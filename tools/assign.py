@@ -22,7 +22,8 @@ environment, without Docker and without network.
 
 Usage::
 
-    python tools/assign.py build [--out _build/assignments] [--no-run-tests] [assignments/01_definition.py ...]
+    python tools/assign.py build [--out _build/assignments] [--no-run-tests]
+                                 [assignments/01_definition.py ...]
     python tools/assign.py grade AUTOGRADER_ZIP SUBMISSION.ipynb [...]
 """
 
@@ -34,7 +35,6 @@ import functools
 import importlib.util
 import inspect
 import io
-import json
 import os
 import shutil
 import sys
@@ -214,7 +214,7 @@ def build(spec_path: Path, out: Path, *, run_tests: bool = True,
     log = io.StringIO()
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-            otter_assign(str(master), str(dist), no_run_tests=not run_tests)
+            otter_assign(str(master), str(dist))  # run_tests is in the notebook's config
     except Exception as error:
         raise RuntimeError(f"otter assign failed on {spec_path}: {error}\n{log.getvalue()}") \
             from error
