@@ -64,9 +64,10 @@ unit: setup
 notebooks: setup
 	$(PYTEST) -n $(JOBS) --dist loadfile $(NBVAL)
 
-# Both in one run, so that the workers share out the notebooks and the unit tests.
+# Both in one run, so that the workers share out the notebooks and the unit tests; the
+# notebooks, the longest files, first.
 checks: setup
-	$(PYTEST) -n $(JOBS) --dist loadfile $(UNIT) $(NBVAL)
+	$(PYTEST) -n $(JOBS) --dist loadfile $(NBVAL) $(UNIT)
 
 # Three independent lines of work at once, each reporting when it ends: the checks; the
 # student edition with the leak test and grading; the site with the browser test. The site
