@@ -156,3 +156,35 @@ QUESTIONS = {
         ],
     },
 }
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student who computes the divergence in hartleys (log10, the pitfall chapter 1 warns of)
+# but checks it correctly with klbook, who inverts the factor between two bases, and who
+# swaps the two uniform distributions.
+MISTAKES = {
+    "ex-def-bits": (
+        "exact_bits = sp.Rational(1, 4) * sp.log(sp.Rational(1, 2), 10)"
+        " + sp.Rational(3, 4) * sp.log(sp.Rational(3, 2), 10)\n"
+        "numeric_bits = klbook.kl_divergence([0.25, 0.75], [0.5, 0.5], base=2)\n"
+    ),
+    "ex-def-units": (
+        "bits_to_hartleys = sp.log(10) / sp.log(2)\n"
+        "def change_base(divergence, b, c):\n"
+        "    return divergence * np.log(c) / np.log(b)\n"
+    ),
+    "ex-def-support": (
+        "def kl_uniform(a, b):\n"
+        "    return np.log(a / b) if b <= a else np.inf\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # Only the klbook value in bits passes (numeric check, 1); the public check and the
+    # exactness test compare with the value in bits.
+    "coin_bits": 1,
+    # Inverted: a base to itself and the round trip hold whatever the factor (1 + 1).
+    "units": 2,
+    # Swapped: equal lengths give 0 and scaling both lengths changes nothing (1 + 1); every
+    # value and the infinite case fail.
+    "kl_uniform": 2,
+}

@@ -44,27 +44,6 @@ end_to_end = pytest.mark.skipif(not os.environ.get("KLBOOK_GRADING"),
 SPEC = ROOT / "assignments" / "01_definition.py"
 SPECS = assign.spec_files()
 
-# A student who computes the divergence in hartleys (log10, the pitfall chapter 1 warns
-# of) but checks it correctly with klbook, who inverts the factor between two bases, and
-# who swaps the two uniform distributions.
-WRONG_ANSWERS = {
-    "ex-def-bits": (
-        "exact_bits = sp.Rational(1, 4) * sp.log(sp.Rational(1, 2), 10)"
-        " + sp.Rational(3, 4) * sp.log(sp.Rational(3, 2), 10)\n"
-        "numeric_bits = klbook.kl_divergence([0.25, 0.75], [0.5, 0.5], base=2)\n"
-    ),
-    "ex-def-units": (
-        "bits_to_hartleys = sp.log(10) / sp.log(2)\n"
-        "def change_base(divergence, b, c):\n"
-        "    return divergence * np.log(c) / np.log(b)\n"
-    ),
-    "ex-def-support": (
-        "def kl_uniform(a, b):\n"
-        "    return np.log(a / b) if b <= a else np.inf\n"
-    ),
-}
-
-
 @pytest.fixture(scope="module")
 def all_built(tmp_path_factory):
     # Graded below, so Otter Assign need not run the tests on the solutions too.
@@ -79,7 +58,7 @@ def built(all_built):
 
 @pytest.fixture(scope="module")
 def wrong(built, tmp_path_factory):
-    return fill_answers(built.student, WRONG_ANSWERS,
+    return fill_answers(built.student, assign.load_spec(SPEC).MISTAKES,
                         tmp_path_factory.mktemp("wrong") / built.student.name)
 
 
@@ -139,6 +118,21 @@ def test_solution_of_every_assignment_scores_full_marks(all_built, spec_path, tm
     built = all_built[spec_path]
     result = grade_in_process(built, built.solution, tmp_path)
     assert result.by_question == {name: (most, most) for name, most in points(spec_path).items()}
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: p.stem)
+def test_typical_mistakes_in_every_assignment_score_the_partial_credit_reasoned(
+        all_built, spec_path, tmp_path):
+    # Each assignment file gives a typical mistake for every question (MISTAKES) and the
+    # points it should earn, reasoned from the tests beside it (MISTAKE_SCORES).
+    spec, built = assign.load_spec(spec_path), all_built[spec_path]
+    assert set(spec.MISTAKES) == set(spec.QUESTIONS), "a typical mistake for every question"
+    wrong = fill_answers(built.student, spec.MISTAKES, tmp_path / built.student.name)
+    result = grade_in_process(built, wrong, tmp_path)
+    assert result.by_question == {name: (float(spec.MISTAKE_SCORES[name]), most)
+                                  for name, most in points(spec_path).items()}
+    assert all(score < most for score, most in result.by_question.values()), \
+        "a mistake that earns full marks is not a mistake"
 
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: p.stem)
@@ -205,11 +199,8 @@ def test_untouched_student_notebook_scores_zero(grades):
 
 @end_to_end
 def test_typical_mistakes_score_partial_credit(grades):
+    # The points reasoned in assignments/01_definition.py (MISTAKE_SCORES).
     result = grades["wrong"]
-    # coin_bits: only the klbook check in bits passes (1 of 4). units, inverted: a base to
-    # itself and the round trip hold whatever the factor (2 of 7). kl_uniform, swapped: equal
-    # lengths give 0 and scaling both lengths changes nothing (2 of 8); every value and
-    # the infinite case fail.
     assert result.by_question == {"coin_bits": (1.0, 4.0), "units": (2.0, 7.0),
                                   "kl_uniform": (2.0, 8.0)}
 
