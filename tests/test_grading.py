@@ -8,7 +8,9 @@ Otter's test runner. So for every assignment
 
 * the solution notebook scores full marks;
 * the untouched student notebook (the stubs) scores zero, and no test crashes
-  the grader.
+  the grader;
+* a notebook with a typical mistake in every exercise (``MISTAKES`` in the
+  assignment file) scores the points reasoned there (``MISTAKE_SCORES``).
 
 End to end, the assignment of chapter 1 is graded as ``otter run`` grades it
 (Otter's own entry point: a kernel per notebook, no Docker, no network) on
