@@ -194,3 +194,54 @@ QUESTIONS = {
         ],
     },
 }
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student whose cross-entropy chain stops at the decomposition H(P) + D(P || Q), short of
+# citing GIBBS; whose chi-square function forgets to leave out the outcomes with p(x) = 0
+# (0/0 = nan where both vanish); and who writes D_eps with Q's probabilities as the weights.
+MISTAKES = {
+    "ex-gibbs-cross-entropy": (
+        "entropy_term = -total(p[i] * sp.log(p[i]))\n"
+        "cross_entropy_chain = (\n"
+        "    Derivation(-total(p[i] * sp.log(q[i])), given=setting)\n"
+        "    .equals(entropy_term + divergence, \"add and subtract sum p_i log p_i\")\n"
+        ")\n"
+    ),
+    "ex-gibbs-chi-square": (
+        "chi_square = (\n"
+        "    Derivation(divergence, given=setting)\n"
+        "    .less_equal(total(p[i] * (p[i] / q[i] - 1)), \"ln t <= t - 1 at t = p_i/q_i\",\n"
+        "                lemma=LOG_LE_X_MINUS_1, t=p[i] / q[i])\n"
+        "    .equals(total(p[i] ** 2 / q[i]) - 1, \"multiply out; sum p_i = 1\")\n"
+        ")\n"
+        "def chi_square_divergence(p, q):\n"
+        "    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)\n"
+        "    return np.sum(p ** 2 / q, axis=-1) - 1\n"
+    ),
+    "ex-gibbs-pinsker-constant": (
+        "def pinsker_ratio(p, q):\n"
+        "    p, q = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(q, dtype=float))\n"
+        "    P, Q = np.stack([p, 1 - p], axis=-1), np.stack([q, 1 - q], axis=-1)\n"
+        "    return klbook.kl_divergence(P, Q) / (2 * total_variation(P, Q) ** 2)\n"
+        "eps = sp.symbols(\"epsilon\", positive=True)\n"
+        "half = sp.Rational(1, 2)\n"
+        "D_eps = ((half + eps) * sp.log((half + eps) / half)\n"
+        "         + (half - eps) * sp.log((half - eps) / half))\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # Stops short: the chain starts at the cross-entropy and its one step is the decomposition
+    # (1 + 1); it ends at H(P) + D and proves an equality, so neither the public check (it ends
+    # elsewhere) nor the test that wants GIBBS, >= and the entropy at the end (2) passes.
+    "cross_entropy_chain": 2,
+    # The chain is right (2). Without a mask on p > 0, p = q = 0 gives 0/0 = nan: the exact
+    # cases fail at P = Q with a zero, and so does the public check, which has such a pair too.
+    # The Dirichlet rows have no zeros, so the 50-digit values and the bound pass (1 + 1).
+    "chi_square": 4,
+    # D((1/2 + e, 1/2 - e) || (1/2, 1/2)), the reverse divergence: pinsker_ratio is right, so
+    # its values and the grid pass (1 + 1); the two directions agree to second order, so the
+    # limit of D_eps / (2 e^2) is still 1 (1). The exact expansion, -(1/2) log(1 - 4 e^2), and
+    # the public check, which compares D_eps with the divergence at three values, fail.
+    "pinsker_constant": 3,
+}

@@ -175,3 +175,53 @@ QUESTIONS = {
         ],
     },
 }
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student who stops the chain after the first use of the concavity (the b term "likewise"),
+# who forgets base=2 and gives the Jensen-Shannon divergence of the coins in nats, and who
+# finds the three reverse-KL minima but reports the forward divergence D(P || Q) at each.
+MISTAKES = {
+    "ex-asym-js-jeffreys": (
+        "one_half = sp.Rational(1, 2)\n"
+        "js_jeffreys_term = (\n"
+        "    Derivation(a * sp.log(2 * a / (a + b)) + b * sp.log(2 * b / (a + b)))\n"
+        "    .equals(-a * sp.log(one_half + one_half * b / a)"
+        " - b * sp.log(one_half + one_half * a / b),\n"
+        "            \"2a/(a+b) = 1/(1/2 + b/(2a))\")\n"
+        "    .less_equal(-a * sp.log(b / a) / 2 - b * sp.log(one_half + one_half * a / b),\n"
+        "                \"log is concave: values 1 and b/a\", lemma=JENSEN_LOG,\n"
+        "                weights=[one_half, one_half], values=[1, b / a])\n"
+        ")\n"
+    ),
+    "ex-asym-bits": (
+        "coin_js_bits = klbook.js_divergence(P_coin, Q_coin)\n"
+        "one_bit_pair = ([1, 0, 0], [0, 0.5, 0.5])\n"
+        "one_bit_jeffreys = klbook.jeffreys_divergence(*one_bit_pair)\n"
+    ),
+    "ex-asym-three-minima": (
+        "equal_widths = GaussianMixture(weights=[0.6, 0.4], means=[-3.0, 3.0],"
+        " scales=[1.0, 1.0])\n"
+        "grid_starts = [(mean, scale) for mean in np.linspace(-6, 6, 13)"
+        " for scale in (0.3, 1.0, 3.0)]\n"
+        "reverse_minima = [(fit.mean, fit.scale, forward_kl(equal_widths, fit.mean, fit.scale))\n"
+        "                  for fit in fit_reverse_kl(equal_widths, grid_starts)]\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # Stops short, at -a log(b/a)/2 - b log(1/2 + a/(2b)): it starts at the outcome term (1)
+    # and has two steps, one citing JENSEN_LOG (1). The public check and the end test (2)
+    # fail: the result differs from (a - b) log(a/b) / 2 by -b log((a + b) / (2 sqrt(ab))),
+    # zero only at a = b.
+    "js_jeffreys_term": 2,
+    # In nats: the pair is disjoint (1) and its Jeffreys divergence infinite (1); the public
+    # check (its first line, the coins in bits) and the 50-digit value (2) fail by the factor
+    # 1/ln 2.
+    "js_bits": 2,
+    # The minima are found, so there are three (1); every divergence is D(P || Q), which the
+    # public check names and the quadrature of D(Q || P) rejects. It fails the rest: the broad
+    # fit, close to the moment-matched Gaussian, has the smallest forward divergence (about
+    # 0.5 nats against about 6 and 9 on the modes), not one between the others, and the fits
+    # on the modes are far from -log 0.6 and -log 0.4.
+    "reverse_minima": 1,
+}

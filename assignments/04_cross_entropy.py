@@ -68,7 +68,7 @@ def test_shift_chain_ends_at_the_loss(shift_chain, total, y, z, i, partition):
         "the chain should end at log sum_j exp(z_j) - sum_i y_i z_i")
 
 
-def test_shift_chain_uses_that_the_labels_sum_to_one(shift_chain, total, y, i):
+def test_shift_chain_declares_that_the_labels_sum_to_one(shift_chain, total, y, i):
     import sympy as sp
 
     assert sp.Eq(total(y[i]), 1) in shift_chain.given, "give the fact sum_i y_i = 1"
@@ -133,7 +133,7 @@ QUESTIONS = {
         "hidden": [
             (1, test_shift_chain_starts_at_the_shifted_loss),
             (2, test_shift_chain_ends_at_the_loss),
-            (1, test_shift_chain_uses_that_the_labels_sum_to_one),
+            (1, test_shift_chain_declares_that_the_labels_sum_to_one),
         ],
     },
     "ex-ce-smoothing": {
@@ -145,4 +145,50 @@ QUESTIONS = {
             (1, test_smoothing_floor_is_below_every_loss),
         ],
     },
+}
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student who writes sp.log(x) (the natural log) where bits are asked for, whose shift chain
+# factors out e^c but stops before sum_i y_i = 1 cancels the two c, and who counts the class
+# of the smoothed label from 1 instead of 0.
+MISTAKES = {
+    "ex-ce-bits": (
+        "P_ex = [sp.Rational(1, 2), sp.Rational(1, 4), sp.Rational(1, 4)]\n"
+        "Q_ex = [sp.Rational(1, 4), sp.Rational(1, 4), sp.Rational(1, 2)]\n"
+        "H_ex = -sum(a * sp.log(a) for a in P_ex)\n"
+        "CE_ex = -sum(a * sp.log(b) for a, b in zip(P_ex, Q_ex))\n"
+        "D_ex = sum(a * sp.log(a / b) for a, b in zip(P_ex, Q_ex))\n"
+    ),
+    "ex-ce-shift": (
+        'c = sp.Symbol("c", real=True)\n'
+        "shifted_sum = sp.Sum(sp.exp(z[j] + c), (j, 1, n))\n"
+        "shift_chain = (\n"
+        "    Derivation(sp.log(shifted_sum) - total(y[i] * (z[i] + c)),\n"
+        "               given=[sp.Eq(total(y[i]), 1)])\n"
+        "    .equals(c + sp.log(partition) - total(y[i] * z[i]) - c * total(y[i]),\n"
+        '            r"factor $e^c$ out of the sum; multiply out")\n'
+        ")\n"
+    ),
+    "ex-ce-smoothing": (
+        "def smoothed_label(k, epsilon, c):\n"
+        "    return (1 - epsilon) * np.eye(k)[c - 1] + epsilon / k\n"
+        "def smoothing_floor(k, epsilon):\n"
+        "    return klbook.entropy(smoothed_label(k, epsilon, 0))\n"
+        "def floor_logits(k, epsilon, c):\n"
+        "    return np.log(smoothed_label(k, epsilon, c))\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # In nats: the public check and the exactness test compare with 3/2, 7/4, 1/4 bits and fail;
+    # H(P, Q) = H(P) + D(P || Q) holds in any one unit, so the decomposition test passes (1).
+    "entropies_in_bits": 1,
+    # Stops short at c + log sum_j e^{z_j} - sum_i y_i z_i - c sum_i y_i (a verified step): it
+    # starts at the shifted loss (1) and declares sum_i y_i = 1 (1), but without using it the
+    # result differs from the loss by c (1 - sum_i y_i): the end test and the public check fail.
+    "shift_chain": 2,
+    # Class c - 1 (c = 0 wraps to the last class): the entropy does not see which class is
+    # smoothed, so the floor is right at 50 digits (2) and below all 500 losses (1); the
+    # logits put the peak on the wrong class, so their test and the public check fail.
+    "label_smoothing": 3,
 }

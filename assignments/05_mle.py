@@ -204,3 +204,55 @@ QUESTIONS = {
         ],
     },
 }
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student who writes the Poisson log-likelihood with -lambda once instead of once per
+# observation (losing the n of sum_i 1), who clips the model away from 0 to avoid log 0, and
+# who computes the forward divergence D(p_hat || q) where the reverse one is asked for.
+MISTAKES = {
+    "ex-mle-poisson": (
+        'lam_p = sp.Symbol("lambda", positive=True)\n'
+        "poisson_ll = sp.Sum(xb[i] * sp.log(lam_p) - sp.log(sp.factorial(xb[i])), (i, 1, n))"
+        " - lam_p\n"
+        "poisson_score = Derivation(sp.diff(poisson_ll, lam_p)).equals(\n"
+        '    sp.Sum(xb[i], (i, 1, n)) / lam_p - 1, "linearity")\n'
+        "def poisson_mle(counts):\n"
+        "    counts = np.asarray(counts)\n"
+        "    fit = optimize.minimize(\n"
+        "        lambda u: -np.mean(stats.poisson.logpmf(counts, np.exp(u[0]))), [0.0],\n"
+        "        jac=lambda u: np.array([np.exp(u[0]) - counts.mean()]),\n"
+        '        method="BFGS", options={"gtol": 1e-13})\n'
+        "    return float(np.exp(fit.x[0]))\n"
+    ),
+    "ex-mle-index": (
+        "def average_nll(sample, model):\n"
+        "    # clipped so that log 0 never happens\n"
+        "    model = np.clip(np.asarray(model, dtype=float), 1e-12, 1.0)\n"
+        "    return -np.mean(np.log(model[np.asarray(sample)]))\n"
+    ),
+    "ex-mle-reverse": (
+        "def reverse_divergences(p_hat, models):\n"
+        "    return klbook.kl_divergence(p_hat, models)\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # The estimator is the chapter's and never uses the score: its public check, the further
+    # samples and the list in either order pass (1 + 2 + 1). The chain is verified, but it
+    # starts at the derivative of another log-likelihood and ends at sum x_i / lambda - 1, so
+    # the public check of the chain fails, and setting that score to zero gives lambda = S,
+    # not S / n.
+    "poisson": 4,
+    # No probability in the exact case (1/8 at least) or the Dirichlet draws is below 1e-12,
+    # so the exact value, the random cases and the count-only dependence pass (1 + 2 + 1).
+    # Where the model gives an observed value probability 0 the answer is finite (10.4 nats on
+    # the public [0 2 6], 9.7 on the hidden [0 1 2]) where inf is due: the public check's third
+    # case and the second half of the infinite-case test fail.
+    "average_nll": 4,
+    # Swapped: D(p_hat || p_hat) = 0 and Gibbs' inequality hold in either direction (1). The
+    # public check names the swap; the random rows differ, since the divergence is not
+    # symmetric; off the support the forward divergence is finite where the reverse one is
+    # infinite (and infinite on a model missing a value p_hat has); on the chapter's sample it
+    # is the finite curve the chapter minimises, not inf for every theta.
+    "reverse_divergences": 1,
+}

@@ -219,3 +219,63 @@ QUESTIONS = {
         ],
     },
 }
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student who inverts the variance ratio in phi when writing down the chapter's theorem, who
+# reads gamma_rate as a scale, and who forgets that q^2 has sigma^2, not sigma, in its
+# normalisation.
+MISTAKES = {
+    "ex-cont-equal-variance": (
+        's = sp.Symbol("s", positive=True)\n'
+        "kl_general = (phi(sigma2 ** 2 / sigma1 ** 2) + (mu1 - mu2) ** 2 / sigma2 ** 2) / 2\n"
+        "equal_var = Derivation(kl_general.subs({sigma1: s, sigma2: s})).equals(\n"
+        "    kl_general.subs({sigma1: s, sigma2: s, mu1: mu2, mu2: mu1}, simultaneous=True),\n"
+        '    "swap the means")\n'
+        "asymmetry = kl_general - kl_general.subs(\n"
+        "    {sigma1: sigma2, sigma2: sigma1, mu1: mu2, mu2: mu1}, simultaneous=True)\n"
+    ),
+    "ex-cont-gamma-exponential": (
+        "from scipy.special import gammaln\n"
+        'lam_s, alpha_s, beta_s = sp.symbols("lambda alpha beta", positive=True)\n'
+        "closed_form = (alpha_s * sp.log(lam_s * beta_s) + sp.log(sp.gamma(alpha_s))\n"
+        "               + (alpha_s - 1) * sp.EulerGamma + 1 / (lam_s * beta_s) - 1)\n"
+        "def kl_exponential_gamma(rate, shape, gamma_rate):\n"
+        "    rate, shape, gamma_rate = (np.asarray(a, dtype=float)\n"
+        "                               for a in (rate, shape, gamma_rate))\n"
+        "    return (shape * np.log(rate * gamma_rate) + gammaln(shape)\n"
+        "            + (shape - 1) * np.euler_gamma + 1 / (rate * gamma_rate) - 1)\n"
+        "exact_value = closed_form.subs({lam_s: 1, alpha_s: 2, beta_s: 1})\n"
+    ),
+    "ex-cont-k3-tails": (
+        'width = sp.Symbol("sigma", positive=True)\n'
+        "log_integrand = sp.expand(sp.expand_log(\n"
+        "    sp.log(normal_density(0, width) ** 2 / normal_density(0, 1)), force=True))\n"
+        "coefficient = log_integrand.coeff(x, 2)\n"
+        "finite_when = (sp.solve_univariate_inequality(coefficient < 0, width, relational=False)\n"
+        "               & sp.Interval.open(0, sp.oo))\n"
+        "def mean_square_ratio(sigma):\n"
+        "    sigma = np.asarray(sigma, dtype=float)\n"
+        "    with np.errstate(invalid='ignore', divide='ignore'):\n"
+        "        finite = 1 / np.sqrt(2 - sigma ** 2)    # K sqrt(pi/-c), K = 1/(sqrt(2pi) sigma)\n"
+        "    return np.where(sigma ** 2 < 2, finite, np.inf)\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # phi(sigma2^2/sigma1^2) for phi(sigma1^2/sigma2^2): with equal variances phi(1) = 0 either
+    # way, so the chain is right (public check, and it starts at (mu1 - mu2)^2/(2 s^2): 1 + 1)
+    # and the asymmetry still vanishes at sigma2 = sigma1 (1); its variance part has the wrong
+    # sign, phi(1/t) - phi(t) for phi(t) - phi(1/t), so klbook's values and the exact
+    # difference fail (public check, and the 2 points of the exact test).
+    "equal_variance": 3,
+    # A scale for the rate: 1/(lambda beta) for beta/lambda and log(lambda beta) for
+    # log(lambda/beta). At beta = 1 scale and rate agree, so exact_value is Euler's constant
+    # (public check and exactness, 1 + 1); the function is still a divergence, of a gamma with
+    # scale beta, so it broadcasts and is non-negative (1). It fails the public check (which
+    # names the scale), quadrature (2) and two exponentials, where beta != 1 in every case.
+    "exponential_gamma": 3,
+    # 1/sqrt(2 - sigma^2) for 1/(sigma sqrt(2 - sigma^2)): the set is SymPy's, right (public
+    # check, 1), and the function is finite exactly on it (agreement, 1). The values fail the
+    # public check (sigma = 0.5), quadrature (2), and E[r^2] >= 1, which fails for sigma < 1.
+    "k3_tails": 2,
+}

@@ -231,3 +231,57 @@ QUESTIONS = {
         ],
     },
 }
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student who writes the ELBO right but fits (m, log v) and returns the variance v, not s,
+# who reads the log-variance ell as log sigma, and who exchanges the two directions of the fit.
+MISTAKES = {
+    "ex-vi-precision": (
+        "def elbo_normal_mean(x_obs, m, s, tau, sigma):\n"
+        "    n = x_obs.size\n"
+        "    expected_ll = (-n / 2 * np.log(2 * np.pi * sigma ** 2)\n"
+        "                   - (np.sum((x_obs - m) ** 2) + n * s ** 2) / (2 * sigma ** 2))\n"
+        "    return expected_ll - klbook.kl_normal(m, s, 0.0, tau)\n"
+        "def fit_normal_mean(x_obs, tau, sigma):\n"
+        "    best = optimize.minimize(\n"
+        "        lambda w: -elbo_normal_mean(x_obs, w[0], np.exp(w[1] / 2), tau, sigma),\n"
+        "        [0.0, 0.0], method='BFGS', options={'gtol': 1e-10})\n"
+        "    return best.x[0], np.exp(best.x[1])\n"
+    ),
+    "ex-vi-vae-gradient": (
+        "mu_s, ell = sp.symbols('mu ell', real=True)\n"
+        "vae_term = (mu_s ** 2 + sp.exp(2 * ell) - 1 - 2 * ell) / 2\n"
+        "vae_gradient = [sp.diff(vae_term, v) for v in (mu_s, ell)]\n"
+        "vae_hessian = sp.hessian(vae_term, (mu_s, ell))\n"
+        "vae_stationary = sp.solve(vae_gradient, [mu_s, ell], dict=True)\n"
+    ),
+    "ex-vi-forward-fit": (
+        "def mean_field_fit(rho, direction):\n"
+        "    cov = np.array([[1.0, rho], [rho, 1.0]])\n"
+        "    def objective(log_var):\n"
+        "        q_cov = np.diag(np.exp(log_var))\n"
+        "        if direction == 'reverse':\n"
+        "            return klbook.kl_mvnormal(np.zeros(2), cov, np.zeros(2), q_cov)\n"
+        "        return klbook.kl_mvnormal(np.zeros(2), q_cov, np.zeros(2), cov)\n"
+        "    best = optimize.minimize(objective, [0.3, -0.3], method='BFGS',\n"
+        "                             options={'gtol': 1e-10})\n"
+        "    return np.exp(best.x), best.fun\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # The ELBO is right, so its public check and the hidden tests on other models and on the
+    # evidence bound pass (1 + 2 + 2); the fit returns the variance s^2 = 1 / precision, which
+    # is not s in any model tested (the public fit check and the other models fail).
+    "precision_fit": 5,
+    # ell read as log sigma: the term is D(N(mu, e^(2 ell)) || N(0, 1)), which agrees at ell = 0
+    # only, so the public check (at ell = 0.7) and the divergence test fail. Its derivatives
+    # are SymPy's own, its Hessian diag(1, 2 e^(2 ell)) is positive definite, and its only
+    # stationary point is the origin, where it is 0: those three pass (1 + 1 + 1).
+    "vae_term": 3,
+    # Directions exchanged: 'reverse' returns the forward fit's variances 1 and 'forward' the
+    # reverse fit's 1 - rho^2, so the public check and the other correlations fail. At rho = 0
+    # both fits are p itself with divergence 0, and both directions reach the same value
+    # -log(1 - rho^2) / 2, so the independent posterior and the equal values pass (1 + 1).
+    "mean_field_fit": 2,
+}

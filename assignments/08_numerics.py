@@ -224,3 +224,53 @@ QUESTIONS = {
         ],
     },
 }
+
+
+# --- Typical mistakes, and the partial credit they earn (tests/test_grading.py) -------------
+# A student who tests Sterbenz's condition in place of exactness, who sums the textbook terms
+# a log(a/b) + (1 - a) log((1 - a)/(1 - b)) (with the right conventions at 0, 1 and infinity),
+# and who returns the cross-entropy H(y, softmax(z)) for the divergence.
+MISTAKES = {
+    "ex-num-sterbenz": (
+        "def difference_is_exact(a, b):\n"
+        '    """Whether the computed difference a - b of two doubles equals the exact'
+        ' difference."""\n'
+        "    return b / 2 <= a <= 2 * b\n"
+        "\n"
+        "\n"
+        "sterbenz_a, sterbenz_b = 1.0, 2.0**-60\n"
+    ),
+    "ex-num-bernoulli": (
+        'aa, eps = sp.symbols("a epsilon", positive=True)\n'
+        "bb = aa * (1 + eps)\n"
+        "exact_d = (1 - aa) * sp.log((1 - aa) / (1 - bb)) + aa * sp.log(aa / bb)\n"
+        "bernoulli_leading = sp.series(exact_d, eps, 0, 3).removeO()\n"
+        "\n"
+        "\n"
+        "def kl_bernoulli_accurate(a, b):\n"
+        "    if (b == 0 and a > 0) or (b == 1 and a < 1):\n"
+        "        return np.inf\n"
+        "    success = a * np.log(a / b) if a > 0 else 0.0\n"
+        "    failure = (1 - a) * np.log((1 - a) / (1 - b)) if a < 1 else 0.0\n"
+        "    return float(success + failure)\n"
+    ),
+    "ex-num-logits": (
+        "def kl_from_logits(y, z):\n"
+        "    return -np.sum(y * log_softmax(z))\n"
+    ),
+}
+MISTAKE_SCORES = {
+    # The condition: the counterexample passes both its checks (1 + 1), and inside the lemma
+    # the condition is right, so the test there passes (1); the public check fails at 3 - 1
+    # (exact, outside the condition), and the random pairs at the many exact differences it
+    # calls inexact: two negatives (it holds only for b > 0), subnormals, a/b in (2, 3).
+    "sterbenz": 3,
+    # The textbook sum: the leading term is right (1 + 1), and at the edges the terms are
+    # log(4/3), log 4, log 1 = 0 or infinite, all to a unit in the last place (1); near a = b
+    # the terms cancel (the public check and the near-equality test fail), and in the tails
+    # the second term rounds to log 1 = 0, so the sum is negative.
+    "bernoulli": 3,
+    # The cross-entropy: it is shift-invariant too (1), and for a one-hot y, whose entropy is
+    # 0, it is the divergence (1); the public check names the mistake and the random y fail.
+    "kl_from_logits": 2,
+}

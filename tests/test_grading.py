@@ -27,6 +27,7 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -97,12 +98,15 @@ def grade_in_process(built: assign.Built, notebook: Path, tmp_path: Path) -> ass
     with zipfile.ZipFile(built.autograder) as archive:
         tests = [Path(archive.extract(name, tmp_path)) for name in archive.namelist()
                  if name.startswith("tests/") and name.endswith(".py")]
-    namespace = run_cells(notebook)
     by_question = {}
-    for path in sorted(tests):
-        test_file = create_test_file(str(path), NBMetadataConfig())
-        test_file.run(namespace)
-        by_question[test_file.name] = (float(test_file.score), float(test_file.possible))
+    # Warnings come from the student's code (a mistake may divide 0 by 0), not the test's.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        namespace = run_cells(notebook)
+        for path in sorted(tests):
+            test_file = create_test_file(str(path), NBMetadataConfig())
+            test_file.run(namespace)
+            by_question[test_file.name] = (float(test_file.score), float(test_file.possible))
     return assign.Grade(sum(score for score, _ in by_question.values()),
                         sum(most for _, most in by_question.values()), by_question)
 
@@ -150,12 +154,15 @@ def answer_cells(nb):
 
 
 def fill_answers(student: Path, answers: dict[str, str], target: Path) -> Path:
-    """The student's notebook with the answer cell of each exercise replaced."""
+    """The student's notebook with each exercise's whole answer written into its first
+    answer cell, and the exercise's other answer cells (a solution with several code
+    cells has one per cell) left empty."""
     nb = nbformat.read(student, as_version=4)
     for label, code in answers.items():
         cells = [c for c in answer_cells(nb) if c.source.startswith(f"# Exercise {label}:")]
-        assert len(cells) == 1, f"one answer cell for {label}"
-        cells[0].source = code
+        assert cells, f"no answer cell for {label}"
+        for cell, source in zip(cells, [code] + [""] * (len(cells) - 1)):
+            cell.source = source
     nbformat.write(nb, target)
     return target
 
