@@ -17,6 +17,7 @@ from klbook.derivation import (
     Derivation,
     Lemma,
     StepError,
+    assume,
 )
 
 i, j = sp.symbols("i j", integer=True)
@@ -30,7 +31,7 @@ def total(term, index=i):
     return sp.Sum(term, (index, 1, n))
 
 
-NORMALISED = [sp.Eq(total(p[i]), 1), sp.Eq(total(q[i]), 1)]
+NORMALISED = [assume(sp.Eq(total(p[i]), 1)), assume(sp.Eq(total(q[i]), 1))]
 MINUS_D = total(p[i] * sp.log(q[i] / p[i]))  # -D(P || Q)
 D = total(p[i] * sp.log(p[i] / q[i]))
 
@@ -104,7 +105,7 @@ def test_bernoulli_log_likelihood_with_a_declared_positive_expression():
     theta = sp.Symbol("theta", positive=True)
     data = sp.IndexedBase("x", real=True)
     chain = Derivation(total(sp.log(theta ** data[i] * (1 - theta) ** (1 - data[i]))),
-                       given=[1 - theta > 0]).equals(
+                       given=[assume(1 - theta > 0)]).equals(
         sp.log(theta) * total(data[i]) + sp.log(1 - theta) * (n - total(data[i])),
         "log of a product; sum of 1 over n terms")
     assert len(chain) == 1
@@ -125,7 +126,7 @@ def test_lemma_inside_a_decreasing_context_flips_the_direction():
 
 def test_gibbs_when_q_has_mass_outside_the_support_of_p():
     outside = sp.Symbol("r", nonnegative=True)
-    facts = [sp.Eq(total(p[i]), 1), sp.Eq(total(q[i]), 1 - outside), 1 - outside > 0]
+    facts = [assume(sp.Eq(total(p[i]), 1)), assume(sp.Eq(total(q[i]), 1 - outside)), assume(1 - outside > 0)]
     chain = (Derivation(D, given=facts)
              .equals(total(-p[i] * sp.log(q[i] / p[i])), "log of a reciprocal")
              .greater_equal(-sp.log(total(q[i])), "convexity of -log", lemma=JENSEN,
@@ -142,7 +143,7 @@ def test_log_sum_inequality_from_gibbs_lemma():
     A, B = sp.symbols("A B", positive=True)
     pa, qb = a[i] / A, b[i] / B
     chain = (Derivation(total(a[i] * sp.log(a[i] / b[i])),
-                        given=[sp.Eq(total(a[i]), A), sp.Eq(total(b[i]), B)])
+                        given=[assume(sp.Eq(total(a[i]), A)), assume(sp.Eq(total(b[i]), B))])
              .equals(A * total(pa * sp.log(pa / qb)) + A * sp.log(A / B), "normalise")
              .greater_equal(A * sp.log(A / B), "Gibbs", lemma=GIBBS, p=pa, q=qb, index=(i, 1, n)))
     assert chain.relation == ">="
@@ -154,7 +155,7 @@ def test_log_sum_inequality_from_gibbs_lemma():
 def test_rational_identity_with_a_declared_positive_expression():
     u, v = sp.symbols("u v", positive=True)
     slope = sp.diff(u * sp.log(u / v) + (1 - u) * sp.log((1 - u) / (1 - v)) - 2 * (u - v) ** 2, v)
-    chain = Derivation(slope, given=[1 - u > 0, 1 - v > 0]).equals(
+    chain = Derivation(slope, given=[assume(1 - u > 0), assume(1 - v > 0)]).equals(
         (v - u) * (1 - 2 * v) ** 2 / (v * (1 - v)), "common denominator")
     assert len(chain) == 1
 
@@ -300,8 +301,10 @@ def test_latex_is_an_align_with_one_row_per_step_and_the_facts():
     latex = chain._repr_latex_()
     assert latex.startswith(r"\begin{align*}") and latex.endswith(r"\end{align*}")
     rows = latex.split(r"\\")
-    assert len(rows) == 3  # two steps and the given facts
-    assert r"&\le" in rows[0] and r"&=" in rows[1] and r"\text{given }" in rows[2]
+    assert len(rows) == 4  # two steps, the symbols' assumptions and the hypotheses
+    assert r"&\le" in rows[0] and r"&=" in rows[1]
+    assert r"\text{for } n \in \mathbb{Z}_{>0}" in rows[2] and "> 0" in rows[2]
+    assert r"\text{assume }" in rows[3] and r"\sum_{i=1}^{n} {q}_{i} = 1" in rows[3]
     assert r"\text{sums are 1 \& linearity}" in rows[1]
     assert "termwise" in repr(chain) and "2 verified steps" in repr(chain)
 
