@@ -17,8 +17,10 @@ and, when the numbers reveal it, the likely mistake:
 
 A proof exercise is answered with a :class:`klbook.derivation.Derivation`
 chain, whose every step SymPy verifies as it is built; :func:`check_derivation`
-then checks that the chain proves the statement asked for (the right start, end
-and relation) and says which part is off.
+verifies the whole chain again (a chain object can be tampered with after it
+was built) and checks that it proves the statement asked for (the right start,
+end and relation, under no hypothesis beyond those allowed) and says which part
+is off.
 
 This module holds these generic helpers, :func:`compare_value`,
 :func:`compare_function` and :func:`check_derivation`, which serve any chapter. The public checks of each
@@ -301,12 +303,16 @@ def _same_expression(a: Any, b: Any) -> bool:
 
 
 def check_derivation(chain: Any, *, start: Any, end: Any, relation: str,
-                     what: str = "the chain", quiet: bool = False) -> None:
+                     what: str = "the chain", quiet: bool = False,
+                     hypotheses: Sequence[Any] | None = None) -> None:
     """Check that a derivation chain proves ``start <relation> end``; explain a mismatch.
 
     Every step of a :class:`klbook.derivation.Derivation` is verified when it is
-    added (a wrong step raises :class:`klbook.derivation.StepError` at once), so
-    what is left to check is that the chain proves the statement asked for.
+    added (a wrong step raises :class:`klbook.derivation.StepError` at once).
+    This check verifies the whole chain again from its premises
+    (:meth:`~klbook.derivation.Derivation.verify`), so that a chain altered after
+    it was built does not pass, and checks that it proves the statement asked
+    for, under no hypothesis but those the statement allows.
 
     Parameters
     ----------
@@ -322,11 +328,16 @@ def check_derivation(chain: Any, *, start: Any, end: Any, relation: str,
         How to name the chain in the message.
     quiet : bool, optional
         If False, print one line when the chain proves the statement.
+    hypotheses : sequence of sympy relations, optional
+        The hypotheses the statement allows; every ``assume(...)`` of the chain
+        must be one of them (a chain that assumes what it should prove proves
+        nothing). None allows any.
 
     Raises
     ------
     CheckFailed
-        If `chain` is not a Derivation, has no step, starts or ends elsewhere, or
+        If `chain` is not a Derivation, has no step, does not verify, assumes a
+        hypothesis the statement does not allow, starts or ends elsewhere, or
         proves a different relation.
     ValueError
         If `relation` is not one of ``"="``, ``"<="``, ``">="``.
@@ -344,7 +355,7 @@ def check_derivation(chain: Any, *, start: Any, end: Any, relation: str,
     ...
     klbook.exercises.CheckFailed: the chain ends at 2*log(x), but the statement to prove ends at log(x).
     """
-    from klbook.derivation import Derivation
+    from klbook.derivation import Derivation, StepError
 
     if relation not in _RELATION_WORDS:
         raise ValueError(f"relation must be one of {sorted(_RELATION_WORDS)}, got {relation!r}")
@@ -358,6 +369,17 @@ def check_derivation(chain: Any, *, start: Any, end: Any, relation: str,
     if len(chain) == 0:
         raise CheckFailed(f"{what} has no step yet: add steps with .equals(...), "
                           ".less_equal(...) or .greater_equal(...).")
+    try:
+        chain.verify()
+    except StepError as error:
+        raise CheckFailed(f"{what} does not verify when it is checked again: {error}") from None
+    if hypotheses is not None:
+        for hypothesis in chain.hypotheses:
+            if not any(_same_expression(hypothesis.relation.lhs - hypothesis.relation.rhs,
+                                        h.lhs - h.rhs) and type(hypothesis.relation) is type(h)
+                       for h in hypotheses):
+                raise CheckFailed(f"{what} assumes {hypothesis.relation}, which the statement "
+                                  "does not allow: prove it, or use only the hypotheses given.")
     if not _same_expression(chain.start, start):
         raise CheckFailed(f"{what} starts at {chain.start}, but the statement to prove starts "
                           f"at {start}.")
