@@ -338,3 +338,60 @@ def test_lemmas_are_named_and_labelled():
     for lemma in (LOG_LE_X_MINUS_1, JENSEN, JENSEN_LOG, LOG_SUM, GIBBS):
         assert isinstance(lemma, Lemma) and lemma.name and lemma.label and lemma.statement
     assert NONNEGATIVE.label is None  # it only checks the declared assumptions
+
+
+# ---------------------------------------------------------------- premises and immutability
+
+
+def test_a_step_returns_a_new_chain_and_leaves_the_old_one_unchanged():
+    first = Derivation(sp.log(x * y)).equals(sp.log(x) + sp.log(y), "log of a product")
+    second = first.equals(sp.log(y) + sp.log(x), "reorder")
+    assert len(first) == 1 and len(second) == 2
+    with pytest.raises(AttributeError, match="immutable"):
+        first.start = x
+
+
+def test_verify_refuses_a_chain_tampered_with_after_it_was_built():
+    from klbook.derivation import Step
+    chain = Derivation(sp.log(x * y)).equals(sp.log(x) + sp.log(y), "log of a product")
+    assert chain.verify() is chain
+    object.__setattr__(chain, "_steps", chain._steps + (Step("=", sp.log(x), "forged"),))
+    expect_failure(chain.verify, 2, "forged")
+
+
+def test_a_cited_chain_is_a_premise_with_its_hypotheses():
+    from klbook.derivation import assume
+    theta = sp.Symbol("theta", positive=True)
+    below_one = assume(1 - theta > 0)
+    log_bound = Derivation(sp.log(1 - theta), given=[below_one]).less_equal(
+        -theta, "tangent line", lemma=LOG_LE_X_MINUS_1, t=1 - theta)
+    cited = Derivation(-theta - sp.log(1 - theta), given=[below_one, log_bound]).greater_equal(
+        0, "the cited bound", lemma=NONNEGATIVE, term=-theta - sp.log(1 - theta))
+    assert cited.result == 0 and cited.hypotheses == (below_one,)
+    assert r"\text{by a verified chain: }" in cited._repr_latex_()
+    with pytest.raises(StepError, match="not a hypothesis here"):
+        Derivation(-theta - sp.log(1 - theta), given=[log_bound])
+
+
+def test_definitions_and_hypotheses_are_displayed():
+    from klbook.derivation import assume, define
+    m = sp.Symbol("m", positive=True)
+    chain = Derivation(2 * m, given=[define(m, (x + y) / 2), assume(x - y > 0)]).equals(
+        x + y, "the definition of m")
+    latex = chain._repr_latex_()
+    assert r"\text{where } m = " in latex and r"\text{assume } x - y > 0" in latex
+    assert r"\text{for } m, x, y > 0" in latex
+
+
+def test_a_bare_relation_in_given_is_a_type_error_that_names_the_choices():
+    with pytest.raises(TypeError, match="assume"):
+        Derivation(x, given=[sp.Eq(x, 1)])
+
+
+def test_evaluation_is_a_step_of_its_own_and_is_cross_checked():
+    lam = sp.Symbol("lambda", positive=True)
+    u = sp.Symbol("u", real=True)
+    mass = sp.Integral(lam * sp.exp(-lam * u), (u, 0, sp.oo))
+    expect_failure(lambda: Derivation(mass).equals(1, "integrate"), 1, "cannot show")
+    assert Derivation(mass).evaluate(1, "integrate").result == 1
+    expect_failure(lambda: Derivation(mass).evaluate(2, "integrate"), 1, "after evaluating")
