@@ -364,6 +364,10 @@ def _check_exact(expr: sp.Basic, what: str) -> None:
     _require(not any(part in (sp.oo, -sp.oo) for part in _outside_limits(expr)
                      if part.is_Atom or part == -sp.oo),
              f"{what} contains an infinite value; a chain manipulates finite quantities only")
+    unevaluated = expr.atoms(sp.Product, sp.Limit, sp.Derivative, sp.Lambda, sp.Subs)
+    _require(not unevaluated, f"{what} contains {next(iter(unevaluated), '')}: evaluate it "
+                              "(sympy.diff, .doit()) before it enters a chain, or prove its "
+                              "value in a chain of its own")
     floats = expr.atoms(sp.Float)
     _require(not floats, f"{what} contains the floating-point number {next(iter(floats), '')}; "
                          "a proof uses exact numbers (sympy.Rational, sympy.log(3), ...)")
@@ -373,19 +377,17 @@ def _check_exact(expr: sp.Basic, what: str) -> None:
 # --------------------------------------------------------------------------- binders
 
 
-def _binders_on_path(expr: sp.Basic, target: sp.Basic) -> set | None:
-    """The variables bound around the first occurrence of `target` in `expr`."""
-    if expr == target:
+def _binders_around(expr: sp.Basic, target: sp.Basic) -> set:
+    """The variables bound around any occurrence of `target` in `expr`."""
+    if expr == target or expr.is_Atom or target not in expr.free_symbols:
         return set()
-    if expr.is_Atom:
-        return None
+    found: set = set()
     for arg in expr.args:
-        found = _binders_on_path(arg, target)
-        if found is not None:
-            if isinstance(expr, _BINDERS) and arg is expr.function:
-                found |= {lim[0] for lim in expr.limits}
-            return found
-    return None
+        inner = _binders_around(arg, target)
+        if isinstance(expr, _BINDERS) and arg is expr.function and target in arg.free_symbols:
+            inner |= {lim[0] for lim in expr.limits}
+        found |= inner
+    return found
 
 
 # --------------------------------------------------------------------------- facts
@@ -1077,8 +1079,19 @@ class Lemma:
                 raise TypeError(f"parameters must be plain sympy.Symbol, got {symbol!r}")
             if symbol not in chain.start.free_symbols | chain.result.free_symbols:
                 raise TypeError(f"{symbol} does not occur in the chain's statement")
-        lesser, greater = ((chain.start, chain.result) if chain.relation == "<="
-                           else (chain.result, chain.start))
+        statement = sp.Tuple(chain.start, chain.result)
+        for symbol in parameters:
+            _bound = {lim[0] for part in statement.atoms(*_BINDERS) for lim in part.limits}
+            if symbol in _bound:
+                raise TypeError(f"{symbol} is bound in the chain's statement; it cannot be a "
+                                "parameter")
+        # A defined symbol stands for its definition: the lemma states the chain's
+        # conclusion about the definition, not about any value of the symbol.
+        definitions = {g.symbol: g.expr for g in chain.given if isinstance(g, Definition)}
+        for fact in (g for g in chain.given if isinstance(g, Fact)):
+            definitions.update({d.symbol: d.expr for d in fact.definitions})
+        start, result = chain.start.xreplace(definitions), chain.result.xreplace(definitions)
+        lesser, greater = (start, result) if chain.relation == "<=" else (result, start)
         premises = chain.hypotheses
 
         def instantiate(facts: _Facts, **how):
@@ -1462,7 +1475,7 @@ def _justify(before: sp.Expr, after: sp.Expr, lemma: "Lemma", how: dict,
                 continue
             # An instance about a variable the context binds must hold for every value of
             # it: its side conditions are re-checked without premises about that variable.
-            bound = _binders_on_path(context, hole) or set()
+            bound = _binders_around(context, hole)
             if bound & instance_symbols:
                 try:
                     lemma.instance(facts.without(bound), how)
