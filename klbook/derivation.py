@@ -485,6 +485,12 @@ class _Facts:
             for limit in limits:
                 _require(len(limit) == 3, f"{expr} has an indefinite range {limit}: give both "
                                           "limits")
+            variables = {limit[0] for limit in limits}
+            if expr.func is sp.Sum and all(lo.is_finite and hi.is_finite and
+                                           not (lo.free_symbols | hi.free_symbols) & variables
+                                           for _, lo, hi in limits):
+                # Finite sums over independent ranges commute: one order for all.
+                limits.sort(key=lambda limit: sp.default_sort_key(sp.Tuple(*limit[1:])))
             function, renamed = expr.function, [None] * len(limits)
             for position in reversed(range(len(limits))):
                 var, lower, upper = limits[position]
