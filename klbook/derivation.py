@@ -87,6 +87,7 @@ klbook.derivation.StepError: step 1 (log of a product) fails: SymPy cannot show 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -360,7 +361,31 @@ def _outside_limits(expr: sp.Basic):
             yield from _outside_limits(arg)
 
 
+def _free(expr: sp.Basic) -> set:
+    """The free symbols of `expr`, without SymPy's Indexed objects.
+
+    SymPy lists ``z[j]`` among the free symbols of ``Sum(z[j], (j, 1, n))``
+    although ``j`` is bound; an Indexed object contributes its base and its
+    free indices instead.
+    """
+    return {s for s in expr.free_symbols if not isinstance(s, sp.Indexed)}
+
+
+_CANONICAL_NAME = re.compile(r"^_[kx](\d+)")
+
+
+def _canonical_number(symbol: sp.Basic) -> int:
+    """k for a bound variable renamed _k<k>..., -1 for any other symbol."""
+    match = _CANONICAL_NAME.match(getattr(symbol, "name", ""))
+    return int(match.group(1)) if match and not isinstance(symbol, sp.Dummy) else -1
+
+
 def _check_exact(expr: sp.Basic, what: str) -> None:
+    reserved = [s for s in expr.free_symbols | {v for part in expr.atoms(*_BINDERS)
+                                                for v, *_ in part.limits}
+                if _canonical_number(s) >= 0]
+    _require(not reserved, f"{what} uses the symbol {reserved[0] if reserved else ''}, whose name "
+                           "is reserved for the checker's bound variables")
     _require(not any(part in (sp.oo, -sp.oo) for part in _outside_limits(expr)
                      if part.is_Atom or part == -sp.oo),
              f"{what} contains an infinite value; a chain manipulates finite quantities only")
@@ -419,7 +444,7 @@ class _Facts:
         self.rules: list = []
         inequalities, equalities = [], []
         for fact in self.relations:
-            if fact.free_symbols & excluded:
+            if _free(fact) & excluded:
                 continue
             (equalities if isinstance(fact, sp.Equality) else inequalities).append(fact)
         for fact in inequalities:
@@ -449,7 +474,7 @@ class _Facts:
     def without(self, variables: set) -> "_Facts":
         """The same premises less those that mention one of `variables` (bound here)."""
         key = frozenset(variables) | self.excluded
-        if not any(r.free_symbols & (key - self.excluded) for r in self.relations):
+        if not any(_free(r) & (key - self.excluded) for r in self.relations):
             return self
         if key not in self._without:
             self._without[key] = _Facts(self.relations, key, self.defined, self.constants)
@@ -470,14 +495,16 @@ class _Facts:
             assumptions["nonpositive"] = True
         return assumptions
 
-    def canonical(self, expr: sp.Basic, depth: int = 0, bound: frozenset = frozenset()):
-        """Bound variables renamed _k0, _k1, ... by depth, in the summand and in every limit.
+    def canonical(self, expr: sp.Basic, bound: frozenset = frozenset()):
+        """Bound variables renamed _k0, _k1, ..., in the summand and in every limit.
 
         The outermost variable of a multiple sum or integral is renamed first, in
-        the summand and in the inner limits that depend on it. A renamed
-        variable carries the assumptions its range implies (a sum index from 1 is
-        a positive integer), and the author's declared assumptions must follow
-        from the range.
+        the summand and in the inner limits that depend on it. A variable's
+        number is one more than the largest number of the enclosing variables
+        its sum or integral depends on (0 if none), so a closed sum has the same
+        form wherever it stands. A renamed variable carries the assumptions its
+        range implies (a sum index from 1 is a positive integer), and the
+        author's declared assumptions must follow from the range.
         """
         expr = sp.sympify(expr)
         if isinstance(expr, _BINDERS):
@@ -492,11 +519,12 @@ class _Facts:
                 # Finite sums over independent ranges commute: one order for all.
                 limits.sort(key=lambda limit: sp.default_sort_key(sp.Tuple(*limit[1:])))
             function, renamed = expr.function, [None] * len(limits)
+            depth = 1 + max((_canonical_number(s) for s in _free(expr)), default=-1)
             for position in reversed(range(len(limits))):
                 var, lower, upper = limits[position]
                 _require(var not in bound, f"{var} is bound twice in {expr}")
-                lower = self.canonical(lower, depth, bound)
-                upper = self.canonical(upper, depth, bound)
+                lower = self.canonical(lower, bound)
+                upper = self.canonical(upper, bound)
                 assumptions = self._range_assumptions(expr.func, lower, upper)
                 self._check_declared(var, expr.func, assumptions, lower, upper)
                 tag = "".join(k[0] for k in sorted(assumptions))
@@ -507,10 +535,10 @@ class _Facts:
                                      for v, lo, hi in limits[:position]]
                 renamed[position] = (fresh, lower, upper)
                 bound, depth = bound | {var}, depth + 1
-            return expr.func(self.canonical(function, depth, bound), *renamed)
+            return expr.func(self.canonical(function, bound), *renamed)
         if expr.is_Atom or not expr.args:
             return expr
-        return expr.func(*(self.canonical(a, depth, bound) for a in expr.args))
+        return expr.func(*(self.canonical(a, bound) for a in expr.args))
 
     def _check_declared(self, var, kind, implied, lower, upper) -> None:
         """A bound variable's declared assumptions must follow from its range."""
@@ -550,7 +578,7 @@ class _Facts:
         sign = self._sign_of_atom(atom)
         function = sp.Function(f"_S{len(self.atoms_of)}", **sign)
         self.atoms_of[function] = atom
-        stand_in = function(*sorted(atom.free_symbols, key=sp.default_sort_key))
+        stand_in = function(*sorted(_free(atom), key=sp.default_sort_key))
         self.placeholders[atom] = stand_in
         return stand_in
 
@@ -599,7 +627,7 @@ class _Facts:
         for term in sp.Add.make_args(function):
             constant, varying = [], []
             for factor in sp.Mul.make_args(term):
-                (varying if var in factor.free_symbols else constant).append(factor)
+                (varying if var in _free(factor) else constant).append(factor)
             key = sp.Mul(*varying)
             pieces[key] = pieces.get(key, 0) + sp.Mul(*constant)
         pieces = {v: c for v, c in pieces.items() if c != 0}
@@ -633,7 +661,7 @@ class _Facts:
         difference = sp.expand(lhs - rhs)
         placeholders = sorted((a for a in difference.atoms(AppliedUndef)
                                if self._is_placeholder(a)), key=sp.default_sort_key)
-        symbols = sorted(difference.free_symbols, key=sp.default_sort_key)
+        symbols = sorted(_free(difference), key=sp.default_sort_key)
         targets = [s for s in self.defined if s in symbols] + placeholders + symbols
         for target in targets:
             coefficient = difference.coeff(target)
@@ -751,7 +779,9 @@ def _same_function(f: sp.Expr, g: sp.Expr) -> bool:
     if gap.atoms(AppliedUndef):
         return False
     rng = random.Random(7)
-    point = {s: _sample_value(s, rng) for s in sorted(gap.free_symbols, key=sp.default_sort_key)}
+    labels = {a.base.label for a in gap.atoms(sp.Indexed)}
+    point = {s: _sample_value(s, rng) for s in sorted(gap.free_symbols - labels,
+                                                      key=sp.default_sort_key)}
     value = sp.N(gap.xreplace(point), 20)
     if value.is_number and value.is_finite and abs(value) > sp.Float("1e-12"):
         return False  # a cheap witness that they differ
@@ -1469,7 +1499,7 @@ def _justify(before: sp.Expr, after: sp.Expr, lemma: "Lemma", how: dict,
     """True if ``before <= after`` follows from the lemma's instance in a monotone context."""
     lesser, greater = lemma.instance(facts, how)
     hole = sp.Dummy("hole")
-    instance_symbols = lesser.free_symbols | greater.free_symbols
+    instance_symbols = _free(lesser) | _free(greater)
     # before = C[lesser], after = C[greater], C non-decreasing; or the mirror image.
     for source, target, wanted in ((lesser, greater, 1), (greater, lesser, -1)):
         candidates = list(_contexts(before, source, hole, facts))
@@ -1611,7 +1641,7 @@ def _check_definition(definition: Definition, hypotheses: list, relations: list)
     symbol, expr = definition.symbol, definition.expr
     # The defined symbol is new: no hypothesis may say anything about it.
     for hypothesis in hypotheses:
-        _require(symbol not in hypothesis.relation.free_symbols,
+        _require(symbol not in _free(hypothesis.relation),
                  f"{symbol} is defined, but the hypothesis {hypothesis.relation} says something "
                  "about it")
     without = _Facts([r for r in relations if symbol not in r.free_symbols])
@@ -1854,7 +1884,7 @@ class Derivation:
             if relation == "=" and not isinstance(rel, sp.Equality):
                 continue
             hyp = facts.normalise(rel.lhs - rel.rhs)
-            if hyp == 0 or hyp.free_symbols != statement.free_symbols:
+            if hyp == 0 or _free(hyp) != _free(statement):
                 continue
             ratio = sp.simplify(statement / hyp, doit=False)
             if ratio.is_number and ratio != 0 and (ratio.is_positive

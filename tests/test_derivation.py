@@ -395,3 +395,14 @@ def test_evaluation_is_a_step_of_its_own_and_is_cross_checked():
     expect_failure(lambda: Derivation(mass).equals(1, "integrate"), 1, "cannot show")
     assert Derivation(mass).evaluate(1, "integrate").result == 1
     expect_failure(lambda: Derivation(mass).evaluate(2, "integrate"), 1, "after evaluating")
+
+
+def test_a_closed_sum_inside_another_sum_is_a_constant_factor():
+    # Its bound variable is renamed as at the top level, whatever encloses it.
+    z = sp.IndexedBase("z", real=True)
+    partition = sp.Sum(sp.exp(z[j]), (j, 1, n))
+    chain = Derivation(total(p[i] * sp.log(partition)), given=NORMALISED).equals(
+        sp.log(partition), "the log-partition is constant in i; sum p = 1")
+    assert chain.result == sp.log(partition)
+    expect_failure(lambda: Derivation(total(p[i] * sp.Sum(z[j] * q[i], (j, 1, n)))).equals(
+        total(q[i]) * total(p[i] * z[i]), "not constant: the inner sum depends on i"), 1, "cannot show")
