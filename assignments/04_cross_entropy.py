@@ -68,10 +68,12 @@ def test_shift_chain_ends_at_the_loss(shift_chain, total, y, z, i, partition):
         "the chain should end at log sum_j exp(z_j) - sum_i y_i z_i")
 
 
-def test_shift_chain_declares_that_the_labels_sum_to_one(shift_chain, total, y, i):
+def test_shift_chain_assumes_that_the_labels_sum_to_one(shift_chain, total, y, i):
     import sympy as sp
 
-    assert sp.Eq(total(y[i]), 1) in shift_chain.given, "give the fact sum_i y_i = 1"
+    assumed = [hypothesis.relation for hypothesis in shift_chain.hypotheses]
+    assert sp.Eq(total(y[i]), 1) in assumed, (
+        "assume the hypothesis sum_i y_i = 1: given=[assume(sp.Eq(total(y[i]), 1))]")
 
 
 # --- ex-ce-smoothing: the loss floor of a smoothed label -----------------------------------
@@ -133,7 +135,7 @@ QUESTIONS = {
         "hidden": [
             (1, test_shift_chain_starts_at_the_shifted_loss),
             (2, test_shift_chain_ends_at_the_loss),
-            (1, test_shift_chain_declares_that_the_labels_sum_to_one),
+            (1, test_shift_chain_assumes_that_the_labels_sum_to_one),
         ],
     },
     "ex-ce-smoothing": {
@@ -165,7 +167,7 @@ MISTAKES = {
         "shifted_sum = sp.Sum(sp.exp(z[j] + c), (j, 1, n))\n"
         "shift_chain = (\n"
         "    Derivation(sp.log(shifted_sum) - total(y[i] * (z[i] + c)),\n"
-        "               given=[sp.Eq(total(y[i]), 1)])\n"
+        "               given=[assume(sp.Eq(total(y[i]), 1))])\n"
         "    .equals(c + sp.log(partition) - total(y[i] * z[i]) - c * total(y[i]),\n"
         '            r"factor $e^c$ out of the sum; multiply out")\n'
         ")\n"
@@ -184,7 +186,7 @@ MISTAKE_SCORES = {
     # H(P, Q) = H(P) + D(P || Q) holds in any one unit, so the decomposition test passes (1).
     "entropies_in_bits": 1,
     # Stops short at c + log sum_j e^{z_j} - sum_i y_i z_i - c sum_i y_i (a verified step): it
-    # starts at the shifted loss (1) and declares sum_i y_i = 1 (1), but without using it the
+    # starts at the shifted loss (1) and assumes sum_i y_i = 1 (1), but without using it the
     # result differs from the loss by c (1 - sum_i y_i): the end test and the public check fail.
     "shift_chain": 2,
     # Class c - 1 (c = 0 wraps to the last class): the entropy does not see which class is

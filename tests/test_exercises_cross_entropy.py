@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from klbook.derivation import Derivation
+from klbook.derivation import Derivation, assume
 from klbook.exercises import CheckFailed
 from klbook.exercises.cross_entropy import (check_bits_decomposition, check_label_smoothing,
                                             check_shift_chain)
@@ -85,14 +85,22 @@ shifted = sp.log(sp.Sum(sp.exp(z[j] + c), (j, 1, n))) - total(y[i] * (z[i] + c))
 
 
 def test_shift_chain_passes_the_proof(capsys):
-    chain = Derivation(shifted, given=[sp.Eq(total(y[i]), 1)]).equals(
+    chain = Derivation(shifted, given=[assume(sp.Eq(total(y[i]), 1))]).equals(
         sp.log(partition) - total(y[i] * z[i]), "factor e^c out")
     check_shift_chain(chain)
     assert capsys.readouterr().out == "shift_chain proves the statement in 1 verified step.\n"
 
 
+def test_shift_chain_that_assumes_no_shift_is_refused():
+    # Verified, but only under the hypothesis c = 0, which the statement does not grant.
+    chain = Derivation(shifted, given=[assume(sp.Eq(c, 0))]).equals(
+        sp.log(partition) - total(y[i] * z[i]), "c = 0")
+    with pytest.raises(CheckFailed, match="assumes Eq\\(c, 0\\), which the statement does not allow"):
+        check_shift_chain(chain)
+
+
 def test_shift_chain_without_the_labels_summing_to_one():
-    # Valid without the fact sum y = 1, but the c's do not cancel yet.
+    # Valid without the hypothesis sum y = 1, but the c's do not cancel yet.
     chain = Derivation(shifted).equals(
         c + sp.log(partition) - total(y[i] * z[i]) - c * total(y[i]), "factor e^c out")
     with pytest.raises(CheckFailed, match="ends at .* sum_i y_i = 1"):

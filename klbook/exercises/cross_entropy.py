@@ -72,7 +72,10 @@ def check_shift_chain(chain: Any) -> None:
     ``c``), the chain must prove the equality
 
     .. math:: \\log\\sum_j e^{z_j + c} - \\sum_i y_i (z_i + c)
-              = \\log\\sum_j e^{z_j} - \\sum_i y_i z_i .
+              = \\log\\sum_j e^{z_j} - \\sum_i y_i z_i
+
+    under no hypothesis but :math:`\\sum_i y_i = 1` (``assume``-d in the
+    chain's ``given``). The chain is verified again from its premises.
 
     Raises
     ------
@@ -93,13 +96,16 @@ def check_shift_chain(chain: Any) -> None:
     start = (sp.log(sp.Sum(sp.exp(z[j] + c), (j, 1, n)))
              - sp.Sum(y[i] * (z[i] + c), (i, 1, n)))
     end = sp.log(sp.Sum(sp.exp(z[j]), (j, 1, n))) - sp.Sum(y[i] * z[i], (i, 1, n))
+    labels_sum_to_one = sp.Eq(sp.Sum(y[i], (i, 1, n)), 1)
     try:
-        check_derivation(chain, start=start, end=end, relation="=", what="shift_chain")
+        check_derivation(chain, start=start, end=end, relation="=", what="shift_chain",
+                         hypotheses=[labels_sum_to_one])
     except CheckFailed as failure:
         message = str(failure)
         if "ends at" in message:
-            message += (" Factor e^c out of the sum (log of a product), and use "
-                        "sum_i y_i = 1 (given=[Eq(total(y[i]), 1)]) so that the two c cancel.")
+            message += (" Factor e^c out of the sum (log of a product), and use the hypothesis "
+                        "sum_i y_i = 1 (given=[assume(Eq(total(y[i]), 1))]) so that the two c "
+                        "cancel.")
         raise CheckFailed(message) from None
 
 
