@@ -615,9 +615,9 @@ class _Facts:
         """Split a (single-limit, canonical) sum or integral by linearity, where sound.
 
         A finite sum always splits. A series or an integral (which may be improper)
-        splits only if every piece but at most one is known to converge (its value
-        is a premise), and a constant comes out of a piece of unknown convergence
-        only if it is non-zero: 0 times a divergent series is not 0.
+        splits off only the pieces known to converge (their value is a premise); the
+        other pieces stay together, as one series or integral, and a constant comes
+        out of it only if it is non-zero: 0 times a divergent series is not 0.
         """
         *inner_limits, (var, lower, upper) = atom.limits
         limits = (var, lower, upper)
@@ -638,14 +638,23 @@ class _Facts:
         if finite and (isinstance(atom, sp.Sum) or set(pieces) == {sp.Integer(1)}):
             return sp.Add(*(c * (length if v == 1 else self._placeholder(atom.func(v, limits)))
                             for v, c in pieces.items()))
-        whole = self._placeholder(atom.func(function, limits))
-        if sp.Integer(1) in pieces:
-            return whole  # a non-zero constant over an infinite range diverges
-        stand_ins = {v: self._placeholder(atom.func(v, limits)) for v in pieces}
-        unknown = [v for v, s in stand_ins.items() if s not in self.convergent]
-        if len(unknown) > 1 or not all(self.is_nonzero(pieces[v]) for v in unknown):
-            return whole
-        return sp.Add(*(pieces[v] * stand_ins[v] for v in pieces))
+        # Pieces of known value split off (a convergent series or integral can be added
+        # to anything); all the others stay together as one piece.
+        known = {v: c for v, c in pieces.items()
+                 if v != 1 and self._placeholder(atom.func(v, limits)) in self.convergent}
+        rest = {v: c for v, c in pieces.items() if v not in known}
+        total = sp.Add(*(c * self._placeholder(atom.func(v, limits)) for v, c in known.items()))
+        if not rest:
+            return total
+        if len(rest) == 1:
+            (v, c), = rest.items()
+            if v != 1 and self.is_nonzero(c):
+                return total + c * self._placeholder(atom.func(v, limits))
+        # One sign and numerical content for the rest, so that -S(f) and S(-f) agree.
+        content, primitive = sp.Add(*(c * v for v, c in rest.items())).as_content_primitive()
+        if primitive.could_extract_minus_sign():
+            content, primitive = -content, -primitive
+        return total + content * self._placeholder(atom.func(primitive, limits))
 
     def reveal(self, expr: sp.Expr) -> sp.Expr:
         """A normal form back in the author's terms, for messages."""
@@ -698,7 +707,18 @@ class _Facts:
         for attempt in (diff, sp.logcombine(diff), revealed):
             if sp.simplify(attempt, doit=False) == 0:
                 return sp.Integer(0)
+        # A premise's expression hidden as a signed symbol can hide a linear identity;
+        # the equalities alone may show it.
+        if self.hidden and self._plain().difference(a, b) == 0:
+            return sp.Integer(0)
         return self.reveal(sp.simplify(diff, doit=False))
+
+    def _plain(self) -> "_Facts":
+        """The equalities among the premises only (no expression hidden as a symbol)."""
+        if not hasattr(self, "_plain_facts"):
+            self._plain_facts = _Facts([r for r in self.relations if isinstance(r, sp.Equality)],
+                                       self.excluded, self.defined, self.constants)
+        return self._plain_facts
 
     def equal(self, a: sp.Expr, b: sp.Expr) -> bool:
         return self.difference(a, b) == 0
@@ -706,11 +726,38 @@ class _Facts:
     # signs -----------------------------------------------------------------
 
     def _forms(self, expr: sp.Expr):
-        """`expr` in normal form with constants certified, then with the rules applied."""
+        """`expr` in normal form with constants certified, then with the rules applied,
+        then with each symbol bounded by a premise written through its margin."""
         normal = self.normalise(expr)
         yield _certify_constants(normal, self.constants)
+        for symbol, replacement in self._margins():
+            if symbol in normal.free_symbols:
+                shifted = sp.expand(normal.xreplace(self.revealed).xreplace({symbol: replacement}))
+                yield _certify_constants(shifted, self.constants)
         if self.rules:
-            yield _certify_constants(self._apply_rules(normal), self.constants)
+            ruled = self._apply_rules(normal)
+            yield _certify_constants(ruled, self.constants)
+            if self.revealed:  # a premise's expression may cancel once it is shown again
+                yield _certify_constants(sp.expand(ruled.xreplace(self.revealed)),
+                                         self.constants)
+
+    def _margins(self) -> list:
+        """For a premise a*x + b > 0 (or >= 0) on a plain symbol x: x = (m - b)/a, m > 0."""
+        if not hasattr(self, "_margin_list"):
+            margins = []
+            for expr, dummy in self.hidden.items():
+                symbols = [s for s in _free(expr) if isinstance(s, sp.Symbol)]
+                if len(symbols) != 1 or not expr.is_polynomial(symbols[0]):
+                    continue
+                x = symbols[0]
+                a, b = sp.Poly(expr, x).all_coeffs() if sp.degree(expr, x) == 1 else (0, 0)
+                if a == 0 or not (a.is_Rational and b.is_Rational):
+                    continue
+                margin = sp.Dummy("m", positive=True) if dummy.is_positive \
+                    else sp.Dummy("m", nonnegative=True)
+                margins.append((x, (margin - b) / a))
+            self._margin_list = margins
+        return self._margin_list
 
     def _decide(self, expr: sp.Expr, prop: str) -> bool:
         key = (expr, prop)
@@ -1676,8 +1723,9 @@ def _assumption_lines(symbols: Iterable[Any]) -> list[str]:
     """The declared assumptions of a chain's symbols, as hypotheses in LaTeX."""
     groups: dict[str, list[str]] = {}
     for item in sorted(symbols, key=lambda s: sp.default_sort_key(s)):
-        if isinstance(item, sp.IndexedBase):
-            name, source = _latex(item.label) + "_{i}", item[sp.Symbol("i", integer=True)]
+        if isinstance(item, tuple):  # (IndexedBase, an index it is used with)
+            base, index = item
+            name, source = f"{_latex(base.label)}_{{{_latex(index)}}}", base[index]
         elif isinstance(item, AppliedUndef):
             name, source = _latex(item), item
         else:
@@ -2082,12 +2130,17 @@ class Derivation:
         expressions = [self.start] + [s.expr for s in self._steps] + \
                       [_premise_relation(g) for g in self._given]
         symbols: set = set()
+        indexed: dict = {}
         for expr in expressions:
-            bases = {a.base for a in expr.atoms(sp.Indexed)}
-            labels = {b.label for b in bases}
-            symbols |= bases | set(expr.atoms(AppliedUndef))
+            for a in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
+                indexed.setdefault(a.base, a.indices[0] if len(a.indices) == 1
+                                   else sp.Symbol("i", integer=True))
+        for expr in expressions:
+            labels = {b.label for b in indexed}
+            symbols |= set(expr.atoms(AppliedUndef))
             symbols |= {s for s in expr.free_symbols if isinstance(s, sp.Symbol)
                         and not isinstance(s, sp.Dummy) and s not in labels}
+        symbols |= set(indexed.items())
         assumptions = _assumption_lines(symbols)
         if assumptions:
             lines.append(r"\text{for } " + r",\quad ".join(assumptions))

@@ -406,3 +406,32 @@ def test_a_closed_sum_inside_another_sum_is_a_constant_factor():
     assert chain.result == sp.log(partition)
     expect_failure(lambda: Derivation(total(p[i] * sp.Sum(z[j] * q[i], (j, 1, n)))).equals(
         total(q[i]) * total(p[i] * z[i]), "not constant: the inner sum depends on i"), 1, "cannot show")
+
+
+# ---------------------------------------------------------------- true statements found refused once
+
+
+@pytest.mark.parametrize("build", [
+    # a convergent piece splits off a series or an integral; the rest stays together
+    lambda: Derivation(sp.Sum(p[i] * sp.log(p[i] / q[i]), (i, 1, sp.oo)),
+                       given=[assume(sp.Eq(sp.Sum(p[i], (i, 1, sp.oo)), 1)),
+                              assume(sp.Eq(sp.Sum(q[i], (i, 1, sp.oo)), 1 - y))]).equals(
+        sp.Sum(p[i] * (q[i] / p[i] - 1 - sp.log(q[i] / p[i])), (i, 1, sp.oo)) + y, "regroup"),
+    lambda: Derivation(-sp.Sum(p[i] * sp.log(p[i] / q[i]), (i, 1, sp.oo))).equals(
+        sp.Sum(p[i] * sp.log(q[i] / p[i]), (i, 1, sp.oo)), "the sign goes in"),
+    # a linear bound on one symbol decides the sign of another linear expression in it
+    lambda: Derivation(r - 2 * r / (2 + r), given=[assume(r > -1)]).equals(
+        r**2 / (2 + r), "common denominator"),
+    lambda: Derivation((1 + r / (2 + r)) / (1 - r / (2 + r)), given=[assume(r + 2 > 0)]).equals(
+        1 + r, "clear the fractions"),
+    # a true hypothesis never makes a provable sign unprovable
+    lambda: Derivation(1 - total(q[i]), given=[assume(sp.Eq(total(q[i]), 1 - y)),
+                                                assume(1 - y > 0)]).greater_equal(
+        0, "Q's mass outside", lemma=NONNEGATIVE, term=1 - total(q[i])),
+    # nor hides a linear identity
+    lambda: Derivation(-total(p[i] * sp.log(q[i])), given=[assume(D >= 0)]).equals(
+        -total(p[i] * sp.log(p[i])) + D, "add and subtract"),
+], ids=["convergent-piece", "sign-into-series", "margin", "margin-fraction",
+        "extra-hypothesis", "hidden-sum"])
+def test_true_statements_that_once_were_refused(build):
+    assert len(build()) == 1
