@@ -1,7 +1,8 @@
 """Assignment 2: Gibbs' inequality (chapter 2).
 
 Two checked proofs the student completes (``cross_entropy_chain`` and
-``chi_square``, ``klbook.derivation`` chains that SymPy verifies step by step),
+``chi_square``, ``klbook.derivation`` chains that SymPy verifies step by step,
+under no hypothesis but the chapter's ``setting``),
 the chi-square divergence as a function, and the sharpness of Pinsker's
 constant. Statements, solutions and stubs come from the chapter; the tests are
 here, with values derived from SymPy and mpmath.
@@ -44,7 +45,7 @@ def test_cross_entropy_first_step_is_the_decomposition(cross_entropy_chain, tota
 
 
 def test_cross_entropy_chain_cites_gibbs_and_ends_at_the_entropy(cross_entropy_chain, total,
-                                                                  p, i):
+                                                                  p, i, setting):
     import sympy as sp
     from klbook.derivation import GIBBS
 
@@ -52,6 +53,11 @@ def test_cross_entropy_chain_cites_gibbs_and_ends_at_the_entropy(cross_entropy_c
     assert cross_entropy_chain.relation == ">="
     assert cross_entropy_chain.result == -total(p[i] * sp.log(p[i])), (
         "the chain should end at the entropy -sum_i p_i log p_i")
+    # Verified again from its premises, which are the chapter's hypotheses at most.
+    cross_entropy_chain.verify()
+    allowed = {hypothesis.relation for hypothesis in setting}
+    assert {h.relation for h in cross_entropy_chain.hypotheses} <= allowed, (
+        "assume nothing but the chapter's setting: sum p_i = 1 and sum q_i = 1 - r")
 
 
 # --- ex-gibbs-chi-square: D(P || Q) <= chi^2(P || Q) ---------------------------------------
@@ -64,7 +70,7 @@ def test_chi_square_public_check(chi_square, chi_square_divergence):
     check_chi_square_divergence(chi_square_divergence)
 
 
-def test_chi_square_chain_proves_the_bound(chi_square, divergence, total, p, q, i):
+def test_chi_square_chain_proves_the_bound(chi_square, divergence, total, p, q, i, setting):
     import sympy as sp
     from klbook.derivation import Derivation
 
@@ -75,6 +81,11 @@ def test_chi_square_chain_proves_the_bound(chi_square, divergence, total, p, q, 
     gap = sp.simplify((chi_square.result - chi2_symbolic).doit())
     assert chi_square.result == chi2_symbolic or gap == 0, (
         "the chain should end at sum p_i^2 / q_i - 1")
+    # Verified again from its premises, which are the chapter's hypotheses at most.
+    chi_square.verify()
+    allowed = {hypothesis.relation for hypothesis in setting}
+    assert {h.relation for h in chi_square.hypotheses} <= allowed, (
+        "assume nothing but the chapter's setting: sum p_i = 1 and sum q_i = 1 - r")
 
 
 def test_chi_square_values_at_50_digits(chi_square_divergence):

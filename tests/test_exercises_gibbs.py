@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from klbook.derivation import GIBBS, LOG_LE_X_MINUS_1, NONNEGATIVE, Derivation
+from klbook.derivation import GIBBS, LOG_LE_X_MINUS_1, NONNEGATIVE, Derivation, assume
 from klbook.exercises import CheckFailed
 from klbook.exercises.gibbs import (check_chi_square_chain, check_chi_square_divergence,
                                     check_cross_entropy_chain, check_pinsker_expansion,
@@ -28,7 +28,7 @@ def total(term):
     return sp.Sum(term, (i, 1, n))
 
 
-setting = [sp.Eq(total(p[i]), 1), sp.Eq(total(q[i]), 1 - r), 1 - r > 0]
+setting = [assume(sp.Eq(total(p[i]), 1)), assume(sp.Eq(total(q[i]), 1 - r))]
 divergence = total(p[i] * sp.log(p[i] / q[i]))
 entropy = -total(p[i] * sp.log(p[i]))
 
@@ -65,6 +65,17 @@ def test_cross_entropy_chain_from_the_swapped_cross_entropy():
         check_cross_entropy_chain(chain)
 
 
+def test_cross_entropy_chain_that_assumes_q_sums_to_one():
+    # The slip the chapter warns about: sum_i q_i = 1 over the support of P. The chain is
+    # valid under that stronger hypothesis, but it is not the statement asked for.
+    chain = (Derivation(-total(p[i] * sp.log(q[i])),
+                        given=[assume(sp.Eq(total(p[i]), 1)), assume(sp.Eq(total(q[i]), 1))])
+             .equals(entropy + divergence, "add and subtract")
+             .greater_equal(entropy, "Gibbs", lemma=GIBBS, p=p[i], q=q[i], index=(i, 1, n)))
+    with pytest.raises(CheckFailed, match="which the statement does not allow.*given=setting"):
+        check_cross_entropy_chain(chain)
+
+
 def test_cross_entropy_chain_stub():
     with pytest.raises(CheckFailed, match="not written yet"):
         check_cross_entropy_chain(...)
@@ -91,10 +102,20 @@ def test_chi_square_chain_with_the_wrong_end():
 
 
 def test_chi_square_chain_proving_a_lower_bound():
-    chain = (Derivation(total(p[i] ** 2 / q[i]) - 1, given=setting)
-             .equals(total(p[i] * (p[i] / q[i] - 1)), "sum p_i = 1"))
-    # Starts at the wrong end: named as such.
+    # chi^2 >= D, from the other end: a true bound, but the chain starts at chi^2.
+    chain = Derivation(total(p[i] ** 2 / q[i]) - 1, given=setting).greater_equal(
+        divergence, "ln t <= t - 1", lemma=LOG_LE_X_MINUS_1, t=p[i] / q[i])
     with pytest.raises(CheckFailed, match="starts at"):
+        check_chi_square_chain(chain)
+
+
+def test_chi_square_chain_with_an_extra_hypothesis():
+    # 1 - r > 0 is true, but it is not one of the chapter's hypotheses: the check names it.
+    chain = (Derivation(divergence, given=setting + [assume(1 - r > 0)])
+             .less_equal(total(p[i] * (p[i] / q[i] - 1)), "ln t <= t - 1",
+                         lemma=LOG_LE_X_MINUS_1, t=p[i] / q[i])
+             .equals(total(p[i] ** 2 / q[i]) - 1, "multiply out"))
+    with pytest.raises(CheckFailed, match="assumes 1 - r > 0.*given=setting"):
         check_chi_square_chain(chain)
 
 

@@ -2,11 +2,14 @@
 
 The proofs are answered with :class:`klbook.derivation.Derivation` chains in the
 chapter's setting: the support of :math:`P` is numbered :math:`i = 1, \\dots, n`
-with a symbolic :math:`n`, and :math:`p_i, q_i` are entries of positive indexed
-symbols. The checks rebuild those symbols with the same names and assumptions,
-so that a chain built in the chapter is compared with the statement SymPy
-expects. Each check raises :class:`klbook.exercises.CheckFailed` with a message
-naming the likely mistake.
+with a symbolic :math:`n`, :math:`p_i, q_i` are entries of positive indexed
+symbols, and the chain may assume (``assume(...)`` in its ``given``) the
+chapter's two hypotheses, :math:`\\sum_i p_i = 1` and
+:math:`\\sum_i q_i = 1 - r` with :math:`r \\ge 0`, and nothing else. The checks
+rebuild those symbols and hypotheses with the same names and assumptions, so
+that a chain built in the chapter is compared with the statement SymPy expects,
+and verify the chain again from its premises. Each check raises
+:class:`klbook.exercises.CheckFailed` with a message naming the likely mistake.
 """
 
 from __future__ import annotations
@@ -31,24 +34,34 @@ __all__ = [
 ]
 
 
-def _setting() -> tuple[sp.Symbol, sp.IndexedBase, sp.IndexedBase, Callable[[sp.Expr], sp.Expr]]:
-    """The chapter's index ``i``, ``p``, ``q`` and ``total`` (a sum over i = 1..n)."""
+def _setting() -> tuple[sp.Symbol, sp.IndexedBase, sp.IndexedBase,
+                        Callable[[sp.Expr], sp.Expr], list[sp.Basic]]:
+    """The chapter's index ``i``, ``p``, ``q``, ``total`` (a sum over i = 1..n) and the
+    hypotheses a chain may assume: sum_i p_i = 1 and sum_i q_i = 1 - r, r >= 0."""
     i = sp.Symbol("i", integer=True)
     n = sp.Symbol("n", integer=True, positive=True)
     p, q = sp.IndexedBase("p", positive=True), sp.IndexedBase("q", positive=True)
+    r = sp.Symbol("r", nonnegative=True)
 
     def total(term: sp.Expr) -> sp.Expr:
         return sp.Sum(term, (i, 1, n))
 
-    return i, p, q, total
+    return i, p, q, total, [sp.Eq(total(p[i]), 1), sp.Eq(total(q[i]), 1 - r)]
+
+
+def _assumed_too_much(message: str) -> str:
+    """The hint for a chain that assumes a hypothesis the statement does not allow."""
+    return message + (" The chapter's setting assumes only sum_i p_i = 1 and "
+                      "sum_i q_i = 1 - r: given=setting.")
 
 
 def check_cross_entropy_chain(chain: Any) -> None:
     """Public check of exercise ``ex-gibbs-cross-entropy``: :math:`H(P, Q) \\ge H(P)`.
 
     The chain must start at the cross-entropy :math:`-\\sum_i p_i \\ln q_i`, end
-    at the entropy :math:`-\\sum_i p_i \\ln p_i`, and prove a lower bound (each
-    of its steps was verified when it was added).
+    at the entropy :math:`-\\sum_i p_i \\ln p_i`, and prove a lower bound,
+    assuming nothing but the chapter's setting; it is verified again from its
+    premises.
 
     Raises
     ------
@@ -73,14 +86,16 @@ def check_cross_entropy_chain(chain: Any) -> None:
     ...
     klbook.exercises.CheckFailed: cross_entropy_chain ends at Sum(log(p[i]/q[i])*p[i], (i, 1, n)) - Sum(log(p[i])*p[i], (i, 1, n)), but the statement to prove ends at -Sum(log(p[i])*p[i], (i, 1, n)). The last step cites GIBBS to drop the divergence.
     """
-    i, p, q, total = _setting()
+    i, p, q, total, setting = _setting()
     try:
         check_derivation(chain, start=-total(p[i] * sp.log(q[i])),
                          end=-total(p[i] * sp.log(p[i])), relation=">=",
-                         what="cross_entropy_chain")
+                         what="cross_entropy_chain", hypotheses=setting)
     except CheckFailed as failure:
         message = str(failure)
-        if "ends at" in message:
+        if "does not allow" in message:
+            message = _assumed_too_much(message)
+        elif "ends at" in message:
             message += " The last step cites GIBBS to drop the divergence."
         elif "starts at" in message:
             message += (" The cross-entropy is -sum_i p_i log q_i: P supplies the weights, "
@@ -92,7 +107,8 @@ def check_chi_square_chain(chain: Any) -> None:
     """Public check of exercise ``ex-gibbs-chi-square``: :math:`D(P \\| Q) \\le \\chi^2(P \\| Q)`.
 
     The chain must start at :math:`\\sum_i p_i \\ln(p_i / q_i)`, end at
-    :math:`\\sum_i p_i^2 / q_i - 1` and prove an upper bound.
+    :math:`\\sum_i p_i^2 / q_i - 1` and prove an upper bound, assuming nothing
+    but the chapter's setting; it is verified again from its premises.
 
     Raises
     ------
@@ -106,9 +122,16 @@ def check_chi_square_chain(chain: Any) -> None:
     ...
     klbook.exercises.CheckFailed: chi_square: got Ellipsis. The chain is not written yet: build it with Derivation(start).equals(...), .less_equal(...) or .greater_equal(...).
     """
-    i, p, q, total = _setting()
-    check_derivation(chain, start=total(p[i] * sp.log(p[i] / q[i])),
-                     end=total(p[i] ** 2 / q[i]) - 1, relation="<=", what="chi_square")
+    i, p, q, total, setting = _setting()
+    try:
+        check_derivation(chain, start=total(p[i] * sp.log(p[i] / q[i])),
+                         end=total(p[i] ** 2 / q[i]) - 1, relation="<=", what="chi_square",
+                         hypotheses=setting)
+    except CheckFailed as failure:
+        message = str(failure)
+        if "does not allow" in message:
+            raise CheckFailed(_assumed_too_much(message)) from None
+        raise
 
 
 def _chi_square_reference(p: Any, q: Any) -> np.ndarray:
