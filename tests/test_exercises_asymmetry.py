@@ -13,7 +13,7 @@ import pytest
 import sympy as sp
 from scipy import integrate, optimize, stats
 
-from klbook.derivation import JENSEN_LOG, Derivation, Lemma
+from klbook.derivation import JENSEN_LOG, LOG_LE_X_MINUS_1, Derivation, assume
 from klbook.exercises import CheckFailed
 from klbook.exercises.asymmetry import (check_coin_js_bits, check_js_jeffreys_term,
                                         check_one_bit_pair, check_reverse_kl_minima)
@@ -47,17 +47,33 @@ def test_js_jeffreys_term_passes_the_proof(capsys):
         "js_jeffreys_term proves the statement in 4 verified steps.\n")
 
 
-# x <= 2 x for x >= 0, taken as given: a lemma that lets a chain reach the weaker bound.
-DOUBLE = Lemma(name="x <= 2x for x >= 0", statement=r"x \le 2x", label=None,
-               parameters=("term",), instantiate=lambda facts, term: (term, 2 * term))
-
-
 def test_js_jeffreys_term_names_the_weaker_bound():
-    # (a - b) log(a/b) bounds the term too, but only gives JS <= J/2.
-    chain = (halfway_chain().equals((a - b) * sp.log(a / b) / 2, "collect")
-             .less_equal((a - b) * sp.log(a / b), "double it", lemma=DOUBLE,
-                         term=(a - b) * sp.log(a / b) / 2))
+    # (a - b) log(a/b) bounds the term too, but only gives JS <= J/2. A verified chain
+    # reaches it: X/2 = X - X/2, and X/2 = (a log(a/b) + b log(b/a)) / 2 >= 0 by ln t <= t - 1.
+    X = (a - b) * sp.log(a / b)
+    chain = (halfway_chain().equals(X / 2, "collect")
+             .equals(X + a * sp.log(b / a) / 2 + b * sp.log(a / b) / 2, "X/2 = X - X/2")
+             .less_equal(X + a * (b / a - 1) / 2 + b * sp.log(a / b) / 2, "t = b/a",
+                         lemma=LOG_LE_X_MINUS_1, t=b / a)
+             .less_equal(X + a * (b / a - 1) / 2 + b * (a / b - 1) / 2, "t = a/b",
+                         lemma=LOG_LE_X_MINUS_1, t=a / b)
+             .equals(X, "collect"))
     with pytest.raises(CheckFailed, match=r"JS <= J/2"):
+        check_js_jeffreys_term(chain)
+
+
+def test_js_jeffreys_term_refuses_an_extra_hypothesis():
+    # The proof, under the hypothesis a > b: true, but not the statement for all a, b > 0.
+    chain = Derivation(a * sp.log(2 * a / (a + b)) + b * sp.log(2 * b / (a + b)),
+                       given=[assume(a > b)])
+    chain = (chain
+             .equals(-a * sp.log(half + half * b / a) - b * sp.log(half + half * a / b), "invert")
+             .less_equal(-a * sp.log(b / a) / 2 - b * sp.log(half + half * a / b), "concave",
+                         lemma=JENSEN_LOG, weights=[half, half], values=[1, b / a])
+             .less_equal(-a * sp.log(b / a) / 2 - b * sp.log(a / b) / 2, "concave",
+                         lemma=JENSEN_LOG, weights=[half, half], values=[1, a / b])
+             .equals((a - b) * sp.log(a / b) / 2, "collect"))
+    with pytest.raises(CheckFailed, match=r"assumes .*does not allow"):
         check_js_jeffreys_term(chain)
 
 

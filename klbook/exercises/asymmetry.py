@@ -41,10 +41,14 @@ def check_js_jeffreys_term(chain: Any) -> None:
     contribution to :math:`J`; summed over outcomes and halved, it is
     :math:`\\mathrm{JS} \\le J/4`.
 
+    The chain is verified again from its premises, and it may not assume
+    anything (an ``assume(...)`` premise) beyond the positivity of ``a`` and ``b``.
+
     Raises
     ------
     CheckFailed
-        If `chain` is not a finished chain proving the bound.
+        If `chain` is not a finished chain proving the bound for all positive
+        ``a``, ``b``.
 
     Examples
     --------
@@ -56,8 +60,9 @@ def check_js_jeffreys_term(chain: Any) -> None:
     a, b = sp.symbols("a b", positive=True)
     end = (a - b) * sp.log(a / b) / 2
     try:
+        # for all a, b > 0: the chain may assume nothing beyond its symbols' positivity
         check_derivation(chain, start=a * sp.log(2 * a / (a + b)) + b * sp.log(2 * b / (a + b)),
-                         end=end, relation="<=", what="js_jeffreys_term")
+                         end=end, relation="<=", what="js_jeffreys_term", hypotheses=())
     except CheckFailed as failure:
         message = str(failure)
         if "ends at" in message:
@@ -172,8 +177,8 @@ def check_reverse_kl_minima(reverse_minima: Sequence[Any]) -> None:
 
     `reverse_minima` holds one ``(mean, scale, divergence)`` triple (or a
     :class:`klbook.gaussian_fit.GaussianFit`) per local minimum of the reverse
-    divergence from a Gaussian ``Q = N(mean, scale^2)`` to the mixture
-    ``P = 0.6 N(-3, 1) + 0.4 N(3, 1)``, in nats, in any order. They are
+    divergence ``D(Q || P)``, the divergence of a Gaussian ``Q = N(mean, scale^2)``
+    from the mixture ``P = 0.6 N(-3, 1) + 0.4 N(3, 1)``, in nats, in any order. They are
     compared with the minima that :func:`klbook.gaussian_fit.fit_reverse_kl`
     finds (means and scales to 1e-3, divergences to 1e-6).
 
