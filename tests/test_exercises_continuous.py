@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from klbook.derivation import Derivation
+from klbook.derivation import Derivation, assume
 from klbook.exercises import CheckFailed
 from klbook.exercises.continuous import (check_asymmetry, check_equal_variance,
                                          check_exponential_gamma_value, check_finite_when,
@@ -67,6 +67,14 @@ def test_check_equal_variance_names_a_wrong_start():
     chain = Derivation(normal_kl(mu1, sigma1, mu2, sigma1)).equals(
         normal_kl(mu2, sigma1, mu1, sigma1), "swap")                 # not in the symbol s
     with pytest.raises(CheckFailed, match="equal_var starts at"):
+        check_equal_variance(chain)
+
+
+def test_check_equal_variance_refuses_a_hypothesis():
+    mu1, mu2, _, _, s = normal_symbols()
+    chain = Derivation(normal_kl(mu1, s, mu2, s), given=[assume(sp.Eq(mu1, mu2))]).equals(
+        normal_kl(mu2, s, mu1, s), "swap")                          # true, but not what was asked
+    with pytest.raises(CheckFailed, match="which the statement does not allow"):
         check_equal_variance(chain)
 
 

@@ -55,13 +55,15 @@ def check_equal_variance(chain: Any) -> None:
     and end, by equalities, at
     :math:`D(\\mathcal N(\\mu_2, s^2)\\,\\|\\,\\mathcal N(\\mu_1, s^2))`, in the
     symbols of :func:`normal_symbols`, each side in any form SymPy can
-    simplify to the closed form of the chapter's theorem.
+    simplify to the closed form of the chapter's theorem. The statement holds
+    for all real means and every :math:`s > 0`, so the chain may assume
+    nothing (no ``assume(...)`` in its ``given``).
 
     Raises
     ------
     CheckFailed
         If `chain` is not a :class:`klbook.derivation.Derivation` proving that
-        equality, saying which part is off.
+        equality without a hypothesis, saying which part is off.
 
     Examples
     --------
@@ -72,7 +74,7 @@ def check_equal_variance(chain: Any) -> None:
     """
     mu1, mu2, _, _, s = normal_symbols()
     check_derivation(chain, start=_normal_kl(mu1, s, mu2, s), end=_normal_kl(mu2, s, mu1, s),
-                     relation="=", what="equal_var")
+                     relation="=", what="equal_var", hypotheses=())
 
 
 #: Parameter points (mu1, sigma1, mu2, sigma2) at which expressions are compared.
