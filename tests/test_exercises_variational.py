@@ -74,7 +74,7 @@ def test_check_elbo_names_an_added_divergence():
     def elbo(x_obs, m, s, tau, sigma):
         return float(expected_log_likelihood_mp(x_obs, m, s, sigma) + kl_normal_mp(m, s, 0, tau))
 
-    with pytest.raises(CheckFailed, match="adds the divergence to the prior"):
+    with pytest.raises(CheckFailed, match="adds the divergence of q from the prior"):
         check_elbo_normal_mean(elbo)
 
 

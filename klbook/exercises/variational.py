@@ -83,7 +83,7 @@ def check_elbo_normal_mean(elbo_normal_mean: Callable[..., Any]) -> None:
     The reference is the evidence decomposition of the chapter,
     :math:`\\mathrm{ELBO}(q) = \\log p(x) - D(q \\,\\|\\, p(\\cdot \\mid x))`, with the
     evidence of the jointly normal data and :func:`klbook.kl_normal` for the
-    divergence to the exact posterior: a route independent of the closed form
+    divergence of q from the exact posterior: a route independent of the closed form
     the exercise asks for.
 
     Raises
@@ -123,7 +123,7 @@ def check_elbo_normal_mean(elbo_normal_mean: Callable[..., Any]) -> None:
                      "It subtracts D(prior || q): the divergence in the ELBO is "
                      "D(q || prior), with q first."),
                     (ell + float(kl_normal(m, s, 0.0, tau)),
-                     "It adds the divergence to the prior: ELBO = E_q[log p(x | z)] - "
+                     "It adds the divergence of q from the prior: ELBO = E_q[log p(x | z)] - "
                      "D(q || prior)."),
                     (-expected, "It is minus the ELBO: return the ELBO itself, and minimise "
                      "its negative when fitting."),
@@ -314,15 +314,15 @@ def check_mean_field_fit(mean_field_fit: Callable[[float, str], Any]) -> None:
     """Public check of exercise ``ex-vi-forward-fit``: ``mean_field_fit(rho, direction)``.
 
     The answer is a pair ``(variances, divergence)``: the two variances of the
-    factorised normal ``q = N(0, diag(v1, v2))`` that minimises the divergence to
-    the posterior ``p = N(0, [[1, rho], [rho, 1]])`` in the given direction
+    factorised normal ``q = N(0, diag(v1, v2))`` closest to the posterior
+    ``p = N(0, [[1, rho], [rho, 1]])`` in the given direction
     (``"reverse"``: :math:`D(q \\,\\|\\, p)`; ``"forward"``: :math:`D(p \\,\\|\\, q)`),
     and the divergence it achieves, in nats: the variances to a relative
     ``1e-4`` (the divergence is flat near its minimum, so an optimiser pins
     them down less well than the value), the divergence to ``1e-9``. The
     references are the known optima, :math:`v_i = 1 - \\rho^2` (reverse) and
-    :math:`v_i = 1` (forward), with the divergence there computed by
-    :func:`klbook.kl_mvnormal`.
+    :math:`v_i = 1` (forward), which the chapter derives with SymPy, with the
+    divergence there computed by :func:`klbook.kl_mvnormal`.
 
     Raises
     ------
