@@ -233,9 +233,10 @@ def assume(relation: Any, name: str | None = None) -> Hypothesis:
 def define(symbol: Any, expr: Any) -> Definition:
     """A definition ``symbol = expr``, for a chain's ``given``; shown as "where ...".
 
-    `symbol` must be a plain ``sympy.Symbol`` that does not occur in `expr`;
-    an assumption declared on it (``positive=True``, ...) must be provable of
-    `expr`, which the chain checks.
+    `symbol` must be a plain ``sympy.Symbol`` that does not occur in `expr`
+    nor in any hypothesis, and an assumption declared on it
+    (``positive=True``, ...) must be provable of `expr`; the chain checks all
+    three and raises :class:`StepError` otherwise.
 
     Examples
     --------
@@ -248,10 +249,7 @@ def define(symbol: Any, expr: Any) -> Definition:
         raise TypeError(f"define names a plain sympy.Symbol, got {symbol!r}")
     if isinstance(expr, str):
         raise TypeError("expr must be a SymPy expression, not a string")
-    expr = sp.sympify(expr, strict=True)
-    if symbol in expr.free_symbols:
-        raise TypeError(f"define({symbol}, ...): {symbol} occurs in its own definition")
-    return Definition(symbol, expr)
+    return Definition(symbol, sp.sympify(expr, strict=True))
 
 
 # --------------------------------------------------------------------------- certified numbers
@@ -302,10 +300,12 @@ def _to_interval(expr: sp.Expr, ctx):
 def _certified_sign(expr: sp.Expr) -> int | None:
     """The sign of a constant, certified by interval arithmetic: -1, 0, 1, or None."""
     if expr.is_Rational:
-        return (expr > 0) - (expr < 0)
+        return 1 if expr.is_positive else -1 if expr.is_negative else 0
     ctx = mpmath.iv
-    for bits in (80, 300, 1200):
-        with mpmath.workprec(bits):
+    saved = ctx.prec
+    try:
+        for bits in (80, 300, 1200):
+            ctx.prec = bits
             try:
                 value = _to_interval(expr, ctx)
             except (ValueError, ZeroDivisionError, TypeError, ArithmeticError):
@@ -316,6 +316,8 @@ def _certified_sign(expr: sp.Expr) -> int | None:
                 return 1
             if value.b < 0:
                 return -1
+    finally:
+        ctx.prec = saved
     # Zero, or beyond reach: only an exact proof of zero counts.
     if sp.simplify(expr) == 0:
         return 0
@@ -359,6 +361,18 @@ def _outside_limits(expr: sp.Basic):
     elif not expr.is_Atom:
         for arg in expr.args:
             yield from _outside_limits(arg)
+
+
+def _tie_orders(limits: list) -> list:
+    """The orders of `limits` (sorted by range) that permute only equal ranges; at most 24."""
+    from itertools import groupby, permutations, product
+    groups = [list(g) for _, g in groupby(limits, key=lambda lim: sp.Tuple(*lim[1:]))]
+    orders = []
+    for choice in product(*(permutations(g) for g in groups)):
+        orders.append([lim for group in choice for lim in group])
+        if len(orders) == 24:
+            break
+    return orders
 
 
 def _free(expr: sp.Basic) -> set:
@@ -495,7 +509,7 @@ class _Facts:
             assumptions["nonpositive"] = True
         return assumptions
 
-    def canonical(self, expr: sp.Basic, bound: frozenset = frozenset()):
+    def canonical(self, expr: sp.Basic, bound: frozenset = frozenset(), ordered=None):
         """Bound variables renamed _k0, _k1, ..., in the summand and in every limit.
 
         The outermost variable of a multiple sum or integral is renamed first, in
@@ -513,11 +527,15 @@ class _Facts:
                 _require(len(limit) == 3, f"{expr} has an indefinite range {limit}: give both "
                                           "limits")
             variables = {limit[0] for limit in limits}
-            if expr.func is sp.Sum and all(lo.is_finite and hi.is_finite and
-                                           not (lo.free_symbols | hi.free_symbols) & variables
-                                           for _, lo, hi in limits):
-                # Finite sums over independent ranges commute: one order for all.
+            if ordered is None and expr.func is sp.Sum and len(limits) > 1 and all(
+                    lo.is_finite and hi.is_finite and
+                    not (lo.free_symbols | hi.free_symbols) & variables for _, lo, hi in limits):
+                # Finite sums over independent ranges commute: one order for all, the
+                # ranges sorted, and ties broken by the smallest canonical form.
                 limits.sort(key=lambda limit: sp.default_sort_key(sp.Tuple(*limit[1:])))
+                forms = [self.canonical(expr.func(expr.function, *order), bound, ordered=True)
+                         for order in _tie_orders(limits)]
+                return min(forms, key=sp.default_sort_key)
             function, renamed = expr.function, [None] * len(limits)
             depth = 1 + max((_canonical_number(s) for s in _free(expr)), default=-1)
             for position in reversed(range(len(limits))):
@@ -536,8 +554,8 @@ class _Facts:
                 renamed[position] = (fresh, lower, upper)
                 bound, depth = bound | {var}, depth + 1
             return expr.func(self.canonical(function, bound), *renamed)
-        if expr.is_Atom or not expr.args:
-            return expr
+        if expr.is_Atom or not expr.args or not expr.has(*_BINDERS):
+            return expr  # as written: an unevaluated x * (1/x) keeps its division
         return expr.func(*(self.canonical(a, bound) for a in expr.args))
 
     def _check_declared(self, var, kind, implied, lower, upper) -> None:
@@ -558,6 +576,28 @@ class _Facts:
     def _is_placeholder(self, expr) -> bool:
         return isinstance(expr, AppliedUndef) and expr.func in self.atoms_of
 
+    def repeated_series(self, expr: sp.Expr):
+        """A series or integral of unknown convergence that two terms of `expr` share, or None.
+
+        Two copies of a divergent series do not cancel (infinity - infinity), and
+        merging them is not linearity: such an expression needs the series' value.
+        """
+        seen: dict = {}
+        for term in sp.Add.make_args(self.canonical(expr).xreplace(self.hidden)):
+            for a in self._opaque(term).atoms(AppliedUndef):
+                if self._is_placeholder(a) and a not in self.convergent and \
+                        not _finite_sum(self.atoms_of[a.func]):
+                    seen.setdefault(a, set()).add(term)
+        for a, terms in seen.items():
+            if len(terms) > 1:
+                return self.reveal(a)
+        return None
+
+    def _converges(self, expr: sp.Expr) -> bool:
+        """Every sum and integral in `expr` has a known (finite) value."""
+        return all(a in self.convergent for a in expr.atoms(AppliedUndef)
+                   if self._is_placeholder(a))
+
     def _finite(self, expr: sp.Expr) -> bool:
         if expr.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
             return False
@@ -571,10 +611,12 @@ class _Facts:
             return self.placeholders[atom]
         # A sum or integral whose terms equal a known one's, term by term, is that one.
         for known, stand_in in list(self.placeholders.items()):
-            if known.func is atom.func and known.limits == atom.limits \
-                    and _same_function(known.function, atom.function):
-                self.placeholders[atom] = stand_in
-                return stand_in
+            if known.func is atom.func and known.limits == atom.limits:
+                # a sum of c*f, for a non-zero constant c, is c times the sum of f
+                factor = _constant_ratio(known.function, atom.function, known.limits[0][0])
+                if factor is not None:
+                    self.placeholders[atom] = factor * stand_in
+                    return factor * stand_in
         sign = self._sign_of_atom(atom)
         function = sp.Function(f"_S{len(self.atoms_of)}", **sign)
         self.atoms_of[function] = atom
@@ -641,7 +683,7 @@ class _Facts:
         # Pieces of known value split off (a convergent series or integral can be added
         # to anything); all the others stay together as one piece.
         known = {v: c for v, c in pieces.items()
-                 if v != 1 and self._placeholder(atom.func(v, limits)) in self.convergent}
+                 if v != 1 and self._converges(self._placeholder(atom.func(v, limits)))}
         rest = {v: c for v, c in pieces.items() if v not in known}
         total = sp.Add(*(c * self._placeholder(atom.func(v, limits)) for v, c in known.items()))
         if not rest:
@@ -728,6 +770,9 @@ class _Facts:
     def _forms(self, expr: sp.Expr):
         """`expr` in normal form with constants certified, then with the rules applied,
         then with each symbol bounded by a premise written through its margin."""
+        # As written first (a square is non-negative before it is multiplied out).
+        yield _certify_constants(self._opaque(self.canonical(expr).xreplace(self.hidden)),
+                                 self.constants)
         normal = self.normalise(expr)
         yield _certify_constants(normal, self.constants)
         for symbol, replacement in self._margins():
@@ -814,8 +859,49 @@ class _Facts:
                 problems.append(self.reveal(expr.base))
         if isinstance(expr, sp.log) and not self.is_nonzero(expr.args[0]):
             problems.append(self.reveal(expr.args[0]))
+        # Functions with poles: tan(u) = sin(u)/cos(u) needs cos(u) != 0, and so on.
+        poles = {sp.tan: sp.cos, sp.sec: sp.cos, sp.cot: sp.sin, sp.csc: sp.sin,
+                 sp.coth: sp.sinh, sp.csch: sp.sinh}
+        for kind, denominator in poles.items():
+            if isinstance(expr, kind) and not self.is_nonzero(denominator(expr.args[0])):
+                problems.append(denominator(self.reveal(expr.args[0])))
+        if isinstance(expr, (sp.gamma, sp.loggamma, sp.digamma, sp.polygamma)):
+            argument = expr.args[-1]  # poles at 0, -1, -2, ...
+            if not (self.is_positive(argument) or argument.is_integer is False):
+                problems.append(self.reveal(argument))
         for arg in expr.args:
             self._collect_undefined(arg, problems)
+
+
+def _constant_ratio(f: sp.Expr, g: sp.Expr, var: sp.Symbol):
+    """The non-zero constant c (free of `var`) with g = c f identically, or None."""
+    if f == g:
+        return sp.Integer(1)
+    if f.atoms(AppliedUndef) or g.atoms(AppliedUndef) or f == 0:
+        return None
+    rng = random.Random(11)
+    labels = {a.base.label for a in (f - g).atoms(sp.Indexed)}
+    symbols = sorted((f.free_symbols | g.free_symbols) - labels, key=sp.default_sort_key)
+    ratios = []
+    for _ in range(2):
+        point = {s: _sample_value(s, rng) for s in symbols}
+        fv, gv = sp.N(f.xreplace(point), 20), sp.N(g.xreplace(point), 20)
+        if not (fv.is_number and gv.is_number and fv.is_finite and gv.is_finite) or fv == 0:
+            return None
+        ratios.append(gv / fv)
+    if abs(ratios[0] - ratios[1]) > sp.Float("1e-12") * (1 + abs(ratios[0])):
+        return None
+    if abs(ratios[0]) < sp.Float("1e-12") and all(abs(r) < sp.Float("1e-12") for r in ratios):
+        return None
+    for candidate in (sp.nsimplify(ratios[0], rational=True), sp.simplify(g / f, doit=False)):
+        if var in _free(candidate) or candidate == 0:
+            continue
+        if sp.expand(g - candidate * f) == 0 or sp.simplify(g - candidate * f, doit=False) == 0:
+            nonzero = (candidate.is_nonzero is True if candidate.free_symbols
+                       else _certified_sign(candidate) in (1, -1))
+            if nonzero:
+                return candidate
+    return None
 
 
 def _same_function(f: sp.Expr, g: sp.Expr) -> bool:
@@ -855,6 +941,10 @@ def _nonempty_range(facts: _Facts, part: sp.Basic) -> bool:
         elif not facts.is_positive(upper - lower):
             return False
     return True
+
+
+def _finite_sum(part: sp.Basic) -> bool:
+    return isinstance(part, sp.Sum) and _finite_range(part)
 
 
 def _finite_range(part: sp.Basic) -> bool:
@@ -1551,6 +1641,8 @@ def _justify(before: sp.Expr, after: sp.Expr, lemma: "Lemma", how: dict,
     for source, target, wanted in ((lesser, greater, 1), (greater, lesser, -1)):
         candidates = list(_contexts(before, source, hole, facts))
         candidates += [c for c in _contexts(after, target, hole, facts) if c not in candidates]
+        # The lemma added to both sides: C(h) = before - source + h.
+        candidates.append(before - source + hole)
         for context in candidates:
             if not facts.equal(context.xreplace({hole: target}), after):
                 continue
@@ -1686,6 +1778,8 @@ def _same_relation(a: sp.Basic, b: sp.Basic) -> bool:
 
 def _check_definition(definition: Definition, hypotheses: list, relations: list) -> None:
     symbol, expr = definition.symbol, definition.expr
+    _require(symbol not in expr.free_symbols,
+             f"define({symbol}, {expr}): {symbol} occurs in its own definition")
     # The defined symbol is new: no hypothesis may say anything about it.
     for hypothesis in hypotheses:
         _require(symbol not in _free(hypothesis.relation),
@@ -1948,10 +2042,17 @@ class Derivation:
         try:
             _check_exact(expr, "the new expression")
             self._facts.canonical(expr)
+            for side in ((self.start, expr) if not self._steps else (expr,)):
+                repeated = self._facts.repeated_series(side)
+                _require(repeated is None,
+                         f"{repeated} occurs in two terms of {side}; a series or integral that "
+                         "may diverge does not cancel or merge with a copy of itself "
+                         "(infinity - infinity): state its value (assume or evaluated) first")
             if kind == "equals":
                 residual = self._facts.difference(self.result, expr)
                 _require(residual == 0, "SymPy cannot show that the two sides are equal; "
-                                        f"their difference normalises to {residual}")
+                                        f"their difference normalises to {residual}"
+                                        + _linearity_hint(residual))
             elif kind == "evaluate":
                 self._check_evaluation(expr)
             else:
@@ -2110,6 +2211,7 @@ class Derivation:
                     if not isinstance(lemma, Lemma) or lemma._chain is None:
                         raise StepError(len(chain) + 1, step.reason, chain.result, step.expr,
                                         "the step cites a lemma outside the registry")
+                    lemma._chain.verify()
                     lemma = Lemma.from_chain(lemma._chain, name=lemma.name, label=lemma.label,
                                              parameters=[s for s in _parameters_of(lemma)])
                 method = chain.less_equal if step.kind == "less_equal" else chain.greater_equal
@@ -2181,6 +2283,14 @@ class Derivation:
         if self._given:
             rows.append("  given " + ", ".join(str(_premise_relation(g)) for g in self._given))
         return "\n".join(rows)
+
+
+def _linearity_hint(residual: sp.Expr) -> str:
+    if any(isinstance(a, sp.Integral) or not _finite_range(a) for a in residual.atoms(*_BINDERS)):
+        return (" (a series or an integral is split by linearity only into pieces whose "
+                "value is known, as it may diverge: give the values of the convergent pieces "
+                "with assume or evaluated)")
+    return ""
 
 
 def _outer_binders(expr: sp.Basic) -> list:
