@@ -115,7 +115,7 @@ def check_poisson_mle(poisson_mle: Callable[[np.ndarray], float]) -> None:
         if abs(value - expected) <= 1e-7 * expected:
             continue
         hint = ""
-        if np.isclose(value, np.log(expected), rtol=1e-6):
+        if np.isclose(value, np.log(expected), rtol=1e-6, atol=0):
             hint = (" It is the log of the estimate: with the rate written as lambda = exp(u), "
                     "return exp(u) at the optimum, not u.")
         elif abs(value - expected) <= 1e-3 * expected:
@@ -174,13 +174,13 @@ def check_average_nll(average_nll: Callable[[np.ndarray, np.ndarray], float]) ->
         expected = float(cross_entropy(empirical, model))
         value = _as_real(got)
         if value is not None and np.isfinite(expected) and sample.size > 1:
-            if np.isclose(value, sample.size * expected, rtol=1e-9):
+            if np.isclose(value, sample.size * expected, rtol=1e-9, atol=0):
                 raise CheckFailed(
                     f"{call}: expected {expected:.12g} nats, got {value:.12g}. It is n = "
                     f"{sample.size} times the answer: the sum of the log-likelihood terms, "
                     "not their average (divide by the sample size).")
             divergence = float(kl_divergence(empirical, model))
-            if np.isclose(value, divergence, rtol=1e-9) and entropy(empirical) > 0:
+            if np.isclose(value, divergence, rtol=1e-9, atol=0) and entropy(empirical) > 0:
                 raise CheckFailed(
                     f"{call}: expected {expected:.12g} nats, got {value:.12g}, the divergence "
                     "D(p_hat || q). The average negative log-likelihood is the cross-entropy "
