@@ -1051,8 +1051,9 @@ def _resolve_piecewise(value: sp.Expr, facts: _Facts, atom) -> sp.Expr:
             if _holds(condition, facts):
                 value = value.xreplace({piecewise: branch})
                 break
-            _require(_fails(condition, facts), f"SymPy's value of {atom} holds only if "
-                                                f"{condition}, which the premises do not decide")
+            _require(_fails(condition, facts), f"SymPy's value of {atom} holds only under the "
+                                                f"condition {condition}, which the premises do "
+                                                "not decide")
         else:
             raise _Refused(f"no branch of SymPy's value of {atom} applies")
     return value
@@ -1079,7 +1080,7 @@ def _holds(condition, facts: _Facts) -> bool:
 def _fails(condition, facts: _Facts) -> bool:
     if condition is sp.false:
         return True
-    if isinstance(condition, sp.Relational):
+    if isinstance(condition, sp.Rel):
         return _holds(condition.negated, facts)
     if isinstance(condition, sp.And):
         return any(_fails(c, facts) for c in condition.args)
@@ -1270,12 +1271,7 @@ class Lemma:
         def instantiate(facts: _Facts, **how):
             values = {symbol: sp.sympify(how[symbol.name]) for symbol in parameters}
             for symbol, value in values.items():
-                for prop in ("positive", "nonnegative", "negative", "nonpositive", "nonzero",
-                             "real", "integer"):
-                    if getattr(symbol, f"is_{prop}"):
-                        test = {"real": facts.is_real, "integer": lambda v: bool(v.is_integer),
-                                "nonzero": facts.is_nonzero}.get(prop) or getattr(facts, f"is_{prop}")
-                        _require(test(value), f"{symbol} = {value} is not provably {prop}")
+                _require_assumptions(symbol, value, facts)
             for hypothesis in premises:
                 relation = hypothesis.relation.xreplace(values)
                 _require(_holds(relation, facts),
@@ -1285,6 +1281,19 @@ class Lemma:
         return cls(name=name, statement=f"{sp.latex(lesser)} \\le {sp.latex(greater)}",
                    label=label, parameters=tuple(s.name for s in parameters),
                    instantiate=instantiate, _chain=chain, _token=_TOKEN)
+
+
+def _require_assumptions(symbol: sp.Symbol, value: sp.Expr, facts: _Facts) -> None:
+    """`value` has every property declared on `symbol` (positive, integer, prime, ...)."""
+    signs = {"positive": facts.is_positive, "nonnegative": facts.is_nonnegative,
+             "negative": facts.is_negative, "nonpositive": facts.is_nonpositive,
+             "nonzero": facts.is_nonzero, "real": facts.is_real, "finite": facts.is_finite}
+    for prop, holds in symbol.assumptions0.items():
+        if not holds or prop in ("commutative", "complex", "extended_real", "hermitian",
+                                 "infinite") or prop.startswith("extended_"):
+            continue
+        test = signs.get(prop, lambda v, prop=prop: getattr(v, f"is_{prop}") is True)
+        _require(test(value), f"{symbol} = {value} is not provably {prop}")
 
 
 def _indexed_terms(values: Any, index: Any, name: str) -> tuple:
@@ -1745,8 +1754,11 @@ def _premises(given: Iterable[Any]) -> tuple[_Facts, tuple]:
     for item in items:
         relation = item.relation if not isinstance(item, Definition) else item.expr
         _check_exact(relation, f"the premise {relation}")
-    # A cited fact's hypotheses must be hypotheses here too, and its definitions agree.
+    # A cited fact states what its origin proves (a fact copied with another relation is
+    # refused); its hypotheses must be hypotheses here too, and its definitions agree.
     for fact in cited:
+        _require(fact.relation == _proved_relation(fact),
+                 f"the fact {fact.relation} is not what its origin proves")
         for hypothesis in fact.hypotheses:
             _require(any(_same_relation(hypothesis.relation, h.relation) for h in hypotheses),
                      f"the cited fact {fact.relation} assumes {hypothesis.relation}, which is "
@@ -1765,6 +1777,17 @@ def _premises(given: Iterable[Any]) -> tuple[_Facts, tuple]:
     for hypothesis in hypotheses:
         _check_consistent(hypothesis, relations)
     return facts, tuple(items)
+
+
+def _proved_relation(fact: Fact) -> sp.Basic:
+    kind, payload = fact._origin if isinstance(fact._origin, tuple) else (None, None)
+    if kind == "chain" and isinstance(payload, Derivation) and payload.steps:
+        relation = {"=": sp.Eq, "<=": sp.LessThan, ">=": sp.GreaterThan}[payload.relation]
+        return relation(payload.start, payload.result, evaluate=False)
+    if kind == "evaluated":
+        expr, value, _ = payload
+        return sp.Eq(expr, value, evaluate=False)
+    return sp.false
 
 
 def _same_relation(a: sp.Basic, b: sp.Basic) -> bool:
@@ -1879,8 +1902,6 @@ class Derivation:
     relation : str
         ``"="``, ``"<="`` or ``">="``: what the chain proves about
         ``start`` and ``result``.
-    conclusion : Fact
-        ``start relation result``, as a verified fact that another chain can cite.
 
     Raises
     ------
@@ -2162,11 +2183,15 @@ class Derivation:
     def _inequality(self, relation, expr, reason, lemma, how) -> "Derivation":
         if not isinstance(lemma, Lemma):
             raise TypeError(f"lemma must be a klbook.derivation.Lemma, got {type(lemma).__name__}")
+        if lemma not in _BUILTIN_LEMMAS and isinstance(lemma._chain, Derivation):
+            # What the lemma states is its chain's conclusion, whatever its other fields say.
+            lemma = Lemma.from_chain(lemma._chain, name=lemma.name, label=lemma.label,
+                                     parameters=_parameters_of(lemma))
         kind = "less_equal" if relation == "<=" else "greater_equal"
         return self._add(kind, relation, expr, reason, lemma, how)
 
     def _check_inequality(self, relation: str, expr: sp.Expr, lemma: Lemma, how: dict) -> None:
-        _require(lemma in _BUILTIN_LEMMAS or lemma._chain is not None,
+        _require(lemma in _BUILTIN_LEMMAS or isinstance(lemma._chain, Derivation),
                  f"{lemma.name} is not a registered lemma")
         if self.relation not in ("=", relation):
             raise _Refused(f"the chain already has a {self.relation} step; mixing it with "
@@ -2184,8 +2209,19 @@ class Derivation:
             raise _Refused(f"illegal direction: {lemma.name} gives {large} "
                            f"{'>=' if relation == '<=' else '<='} {small} here, the opposite "
                            f"of the claimed {relation}")
+        why = ""
+        if before.has(*_NONSMOOTH) or after.has(*_NONSMOOTH):
+            why = ("; the expression involves a non-smooth function (Piecewise, Abs, floor, "
+                   "sign, ...), where no derivative decides monotonicity")
+        bound = {v for part in (before.atoms(*_BINDERS) | after.atoms(*_BINDERS))
+                 for v, *_ in part.limits}
+        captured = bound & (_free(lesser) | _free(greater))
+        if captured:
+            why += (f"; the instance mentions {', '.join(map(str, captured))}, which a sum or "
+                    "integral binds here: its side conditions must hold for every value, "
+                    "without premises about one particular value")
         raise _Refused(f"the step is not {lemma.name} ({lesser} <= {greater}) in a monotone "
-                       "context")
+                       f"context{why}")
 
     def verify(self) -> "Derivation":
         """Re-check the premises and every step from scratch; return the chain.
