@@ -733,8 +733,12 @@ class _Facts:
                 break
         return expr
 
-    def difference(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
-        """``a - b`` reduced as far as the premises allow; zero means verified equal."""
+    def difference(self, a: sp.Expr, b: sp.Expr, quick: bool = False) -> sp.Expr:
+        """``a - b`` reduced as far as the premises allow; zero means verified equal.
+
+        With `quick`, a non-zero difference is returned as it is, not simplified for a
+        message.
+        """
         diff = sp.expand(self.normalise(a) - self.normalise(b))
         if diff == 0:
             return diff
@@ -746,14 +750,20 @@ class _Facts:
         # identities need them as they are (1 - q is not independent of q). Sums and
         # integrals stay opaque: simplify sees only their stand-ins.
         revealed = diff.xreplace(self.revealed)
+        # A cheap refutation first: if the difference is far from zero at random points,
+        # with the premises' expressions hidden and shown, no simplification can make it
+        # zero. (This only ever refuses; a verified equality still needs SymPy's proof.)
+        if not revealed.has(*_BINDERS) and _numerically_nonzero(diff) and \
+                _numerically_nonzero(revealed):
+            return self.reveal(diff) if not quick else diff
         for attempt in (diff, sp.logcombine(diff), revealed):
             if sp.simplify(attempt, doit=False) == 0:
                 return sp.Integer(0)
         # A premise's expression hidden as a signed symbol can hide a linear identity;
         # the equalities alone may show it.
-        if self.hidden and self._plain().difference(a, b) == 0:
+        if self.hidden and self._plain().difference(a, b, quick=True) == 0:
             return sp.Integer(0)
-        return self.reveal(sp.simplify(diff, doit=False))
+        return diff if quick else self.reveal(sp.simplify(diff, doit=False))
 
     def _plain(self) -> "_Facts":
         """The equalities among the premises only (no expression hidden as a symbol)."""
@@ -763,7 +773,7 @@ class _Facts:
         return self._plain_facts
 
     def equal(self, a: sp.Expr, b: sp.Expr) -> bool:
-        return self.difference(a, b) == 0
+        return self.difference(a, b, quick=True) == 0
 
     # signs -----------------------------------------------------------------
 
@@ -902,6 +912,27 @@ def _constant_ratio(f: sp.Expr, g: sp.Expr, var: sp.Symbol):
             if nonzero:
                 return candidate
     return None
+
+
+def _numerically_nonzero(expr: sp.Expr) -> bool:
+    """True if `expr` is clearly non-zero at two random points (symbols sampled by their
+    assumptions, undefined functions and sums replaced by random values)."""
+    labels = {a.base.label for a in expr.atoms(sp.Indexed)}
+    for seed in (3, 5):
+        rng = random.Random(seed)
+        point = {f: _sample_value(f, rng) for f in sorted(expr.atoms(AppliedUndef),
+                                                          key=sp.default_sort_key)}
+        point.update({s: _sample_value(s, rng) for s in sorted(expr.free_symbols - labels,
+                                                             key=sp.default_sort_key)})
+        try:
+            at_point = expr.xreplace(point)
+            value = complex(sp.N(at_point, 20))
+            scale = sum(abs(complex(sp.N(term, 20))) for term in sp.Add.make_args(at_point))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return False
+        if not (abs(value) < float("inf")) or abs(value) <= 1e-9 * (1 + scale):
+            return False
+    return True
 
 
 def _same_function(f: sp.Expr, g: sp.Expr) -> bool:
