@@ -159,6 +159,11 @@ def _require(condition: bool, message: str) -> None:
 _TOKEN = object()  # only this module makes lemmas and facts
 
 
+def _made_here(item: Any, message: str) -> None:
+    if item._token is not _TOKEN:
+        raise TypeError(message)
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """A hypothesis of the theorem a chain proves; made by :func:`assume`."""
@@ -192,9 +197,8 @@ class Fact:
     _token: Any = field(default=None, repr=False)
 
     def __post_init__(self):
-        if self._token is not _TOKEN:
-            raise TypeError("facts are made by klbook.derivation only: cite a verified "
-                            "Derivation, its .conclusion, or evaluated(...)")
+        _made_here(self, "facts are made by klbook.derivation only: cite a verified "
+                         "Derivation, its .conclusion, or evaluated(...)")
 
     def recheck(self) -> "Fact":
         kind, payload = self._origin
@@ -1233,9 +1237,8 @@ class Lemma:
     _token: Any = field(default=None, repr=False)
 
     def __post_init__(self):
-        if self._token is not _TOKEN:
-            raise TypeError("lemmas come from a closed registry: use the lemmas of "
-                            "klbook.derivation or Lemma.from_chain(verified_chain, ...)")
+        _made_here(self, "lemmas come from a closed registry: use the lemmas of "
+                         "klbook.derivation or Lemma.from_chain(verified_chain, ...)")
 
     def instance(self, facts: _Facts, how: dict[str, Any]) -> tuple[sp.Expr, sp.Expr]:
         missing = [name for name in self.parameters if name not in how]
