@@ -17,7 +17,7 @@ VENDOR_STAMP := $(VENDOR)/.installed-mathjax-$(MATHJAX_VERSION)-axe-core-$(AXE_C
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup book test checks unit notebooks site outputs lab clean student teaching-test vendor site-test bench
+.PHONY: setup book test checks unit notebooks site outputs lab clean student teaching-test vendor site-test bench mutants
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -121,6 +121,13 @@ lab: setup
 # table (benchmarks/bench_kl.py). Not part of `make test`, which times nothing.
 bench: setup
 	$(BIN)/python benchmarks/bench_kl.py
+
+# Does the derivation checker refuse one-edit mutations of every chain of the book? A score
+# per chapter and the surviving mutants (tools/mutants.py; about 2 minutes on one core; CI runs it).
+# Not part of `make test`; .ci/run runs it after. MUTANTS_ARGS="--chapter 02 --json mutants.json" for one chapter.
+MUTANTS_ARGS ?=
+mutants: setup
+	$(BIN)/python tools/mutants.py $(MUTANTS_ARGS)
 
 clean:
 	rm -rf _build
