@@ -1741,8 +1741,17 @@ def _latex(expr: sp.Basic) -> str:
 
 
 def _latex_text(text: str) -> str:
-    # \text{} accepts inline $math$; only the characters that break it are escaped.
-    return text.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#")
+    """A reason for \\text{}: inline $math$ kept, code-style words (q_i/p_i, s^2) set as math.
+
+    Outside math, ``_`` and ``^`` are errors in MathJax's text mode; a word that holds
+    one is set in inline math instead, and &, %, # are escaped.
+    """
+    parts = re.split(r"(\$[^$]*\$)", text)
+    for k, part in enumerate(parts):
+        if k % 2 == 0:  # outside $...$
+            part = part.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#")
+            parts[k] = re.sub(r"([^\s,;:]*[_^][^\s,;:]*)", lambda m: f"${m.group(1)}$", part)
+    return "".join(parts)
 
 
 def _premise_relation(item: Any) -> sp.Basic:

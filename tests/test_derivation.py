@@ -435,3 +435,14 @@ def test_a_closed_sum_inside_another_sum_is_a_constant_factor():
         "extra-hypothesis", "hidden-sum"])
 def test_true_statements_that_once_were_refused(build):
     assert len(build()) == 1
+
+
+def test_reasons_in_code_style_are_set_as_math_not_text():
+    # MathJax's text mode has no _ or ^: a word that holds one becomes inline math.
+    chain = Derivation(D, given=NORMALISED).less_equal(
+        total(p[i] * (p[i] / q[i] - 1)), "ln t <= t - 1 at t = p_i/q_i, times s^2",
+        lemma=LOG_LE_X_MINUS_1, t=p[i] / q[i])
+    reason = chain._repr_latex_().split(r"\text{")[1].split("}", 1)[0]
+    assert "$p_i/q_i$, times $s^2$" in reason
+    outside_math = reason.split("$")[::2]
+    assert not any("_" in part or "^" in part for part in outside_math)
