@@ -548,7 +548,7 @@ class _Facts:
                 lower = self.canonical(lower, bound)
                 upper = self.canonical(upper, bound)
                 assumptions = self._range_assumptions(expr.func, lower, upper)
-                self._check_declared(var, expr.func, assumptions, lower, upper)
+                self._check_declared(var, expr.func, lower, upper)
                 tag = "".join(k[0] for k in sorted(assumptions))
                 fresh = sp.Symbol(("_k" if expr.func is sp.Sum else "_x") + f"{depth}{tag}",
                                   **assumptions)
@@ -562,7 +562,7 @@ class _Facts:
             return expr  # as written: an unevaluated x * (1/x) keeps its division
         return expr.func(*(self.canonical(a, bound) for a in expr.args))
 
-    def _check_declared(self, var, kind, implied, lower, upper) -> None:
+    def _check_declared(self, var, kind, lower, upper) -> None:
         """A bound variable's declared assumptions must follow from its range."""
         if kind is sp.Integral:
             _require(not var.is_integer, f"the integration variable {var} is declared integer")
@@ -937,23 +937,6 @@ def _numerically_nonzero(expr: sp.Expr) -> bool:
         if not (abs(value) < float("inf")) or abs(value) <= 1e-9 * (1 + scale):
             return False
     return True
-
-
-def _same_function(f: sp.Expr, g: sp.Expr) -> bool:
-    """f = g identically: SymPy simplifies f - g to 0 (tried only if they agree at a point)."""
-    gap = sp.expand(f - g)
-    if gap == 0:
-        return True
-    if gap.atoms(AppliedUndef):
-        return False
-    rng = random.Random(7)
-    labels = {a.base.label for a in gap.atoms(sp.Indexed)}
-    point = {s: _sample_value(s, rng) for s in sorted(gap.free_symbols - labels,
-                                                      key=sp.default_sort_key)}
-    value = sp.N(gap.xreplace(point), 20)
-    if value.is_number and value.is_finite and abs(value) > sp.Float("1e-12"):
-        return False  # a cheap witness that they differ
-    return sp.simplify(gap, doit=False) == 0
 
 
 def _ordered_range(facts: _Facts, part: sp.Basic) -> bool:
@@ -1864,7 +1847,7 @@ def _check_definition(definition: Definition, hypotheses: list, relations: list)
 def _check_consistent(hypothesis: Hypothesis, relations: list) -> None:
     """Refuse a hypothesis that the symbols' assumptions and the other premises refute."""
     relation = _premise_relation(hypothesis)
-    others = [r for r in relations if r is not relation and r != relation]
+    others = [r for r in relations if r != relation]
     facts = _Facts(others)
     difference = relation.lhs - relation.rhs
     if isinstance(relation, sp.Equality):
@@ -1875,8 +1858,6 @@ def _check_consistent(hypothesis: Hypothesis, relations: list) -> None:
         refuted = facts.is_negative(difference)
     _require(not refuted, f"the hypothesis {hypothesis.relation} contradicts the symbols' "
                           "assumptions or the other premises")
-    if relation in (sp.false,):
-        raise _Refused("a hypothesis is False")
 
 
 def _assumption_lines(symbols: Iterable[Any]) -> list[str]:
@@ -2316,8 +2297,8 @@ class Derivation:
             for a in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
                 indexed.setdefault(a.base, a.indices[0] if len(a.indices) == 1
                                    else sp.Symbol("i", integer=True))
+        labels = {b.label for b in indexed}
         for expr in expressions:
-            labels = {b.label for b in indexed}
             symbols |= set(expr.atoms(AppliedUndef))
             symbols |= {s for s in expr.free_symbols if isinstance(s, sp.Symbol)
                         and not isinstance(s, sp.Dummy) and s not in labels}
