@@ -50,6 +50,16 @@ def test_check_poisson_score_passes_the_score(capsys):
     assert capsys.readouterr().out == "poisson_score proves the statement in 1 verified step.\n"
 
 
+def test_check_poisson_score_refuses_a_chain_under_an_extra_hypothesis():
+    from klbook.derivation import assume
+    xb, i, n, lam = poisson_symbols()
+    chain = Derivation(sp.diff(poisson_log_likelihood(), lam),
+                       given=[assume(lam - 1 > 0)]).equals(
+        sp.Sum(xb[i], (i, 1, n)) / lam - n, "linearity")
+    with pytest.raises(CheckFailed, match="does not allow"):
+        check_poisson_score(chain)
+
+
 def test_check_poisson_score_names_a_chain_from_the_log_likelihood():
     # The log-likelihood up to its constant -sum_i log x_i!: with a real x_i the checker cannot
     # show that x_i! is non-zero, so a chain through that term is refused before any check.

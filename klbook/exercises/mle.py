@@ -73,7 +73,8 @@ def check_poisson_score(chain: Any) -> None:
     klbook.exercises.CheckFailed: poisson_score: got Ellipsis. The chain is not written yet: build it with Derivation(start).equals(...), .less_equal(...) or .greater_equal(...).
     """
     start, end = _poisson_statement()
-    check_derivation(chain, start=start, end=end, relation="=", what="poisson_score")
+    check_derivation(chain, start=start, end=end, relation="=", what="poisson_score",
+                     hypotheses=())
 
 
 def check_poisson_mle(poisson_mle: Callable[[np.ndarray], float]) -> None:
