@@ -1,0 +1,82 @@
+/* A stand-in for another platform's libm: LD_PRELOAD this library and the double-precision
+ * elementary functions below return the correctly computed glibc value moved by one ulp, up
+ * or down, for a share of their arguments. Which arguments, and which direction, is a hash
+ * of the argument's bits and of KLBOOK_ULP_SEED, so the perturbed function is still a
+ * function (the same argument gives the same result within a run) and each seed is a
+ * different "platform". KLBOOK_ULP_SHARE (default 0.25) is the share of arguments moved.
+ *
+ * Libraries that vendor their own elementary functions (numpy's AVX-512 loops, OpenBLAS)
+ * are not affected; run with NPY_DISABLE_CPU_FEATURES to route numpy's loops through libm.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t seed_bits;
+static uint64_t threshold;
+static int initialised;
+
+static void init(void) {
+    const char *s = getenv("KLBOOK_ULP_SEED");
+    const char *share = getenv("KLBOOK_ULP_SHARE");
+    double f = share ? atof(share) : 0.25;
+    if (f < 0) f = 0;
+    if (f > 1) f = 1;
+    seed_bits = s ? strtoull(s, NULL, 10) : 1;
+    threshold = f >= 1 ? UINT64_MAX : (uint64_t)(f * 18446744073709551616.0);
+    initialised = 1;
+}
+
+/* splitmix64 finaliser: a well-mixed hash of the argument bits and the seed. */
+static uint64_t mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double perturb(double x, double y, double result) {
+    if (!initialised) init();
+    if (!isfinite(result) || result == 0.0) return result;
+    uint64_t bx, by;
+    memcpy(&bx, &x, 8);
+    memcpy(&by, &y, 8);
+    uint64_t h = mix(bx ^ mix(by ^ mix(seed_bits)));
+    if (h >= threshold) return result;
+    double moved = nextafter(result, (mix(h) & 1) ? INFINITY : -INFINITY);
+    return isfinite(moved) ? moved : result;
+}
+
+#define UNARY(name)                                                     \
+    double name(double x) {                                             \
+        static double (*real)(double);                                  \
+        if (!real) real = (double (*)(double))dlsym(RTLD_NEXT, #name);  \
+        return perturb(x, 0.0, real(x));                                \
+    }
+
+#define BINARY(name)                                                            \
+    double name(double x, double y) {                                           \
+        static double (*real)(double, double);                                  \
+        if (!real) real = (double (*)(double, double))dlsym(RTLD_NEXT, #name);  \
+        return perturb(x, y, real(x, y));                                       \
+    }
+
+UNARY(log)
+UNARY(log1p)
+UNARY(log2)
+UNARY(log10)
+UNARY(exp)
+UNARY(expm1)
+UNARY(exp2)
+UNARY(sinh)
+UNARY(cosh)
+UNARY(tanh)
+UNARY(atanh)
+UNARY(lgamma)
+UNARY(tgamma)
+UNARY(erf)
+UNARY(erfc)
+BINARY(pow)
