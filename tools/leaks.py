@@ -33,7 +33,7 @@ from edition import PUBLIC_CHECK_TAG, find_solutions, strip_solution_text
 SHINGLE = 6
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 _WORD = re.compile(r"[A-Za-z]{3,}")
-_GLUE = re.compile(r"""\bglue(?:_number)?\(\s*["']([^"']+)["']""")
+_GLUE = re.compile(r"""\bglue(?:_number|_bound)?\(\s*["']([^"']+)["']""")
 
 
 # Role markup (``:math:`x` `` in reStructuredText, ``{ref}`x` `` in MyST) is not in the

@@ -1,0 +1,29 @@
+"""pytest's configuration for the whole repository: how nbval compares glued numbers.
+
+nbval compares every stored output of a chapter with a fresh run, exactly. Numbers glued
+into the prose with klbook.notebook.glue_number carry the accuracy their cell establishes;
+before nbval's exact comparison, each one that agrees with its stored value within that
+accuracy is replaced by the stored output (klbook.notebook.reconcile_glued_numbers). All
+other outputs, and glued numbers that disagree, are compared as they are.
+"""
+
+from __future__ import annotations
+
+try:
+    from nbval.plugin import IPyNbCell
+except ImportError:  # nbval is a test dependency; without it there is nothing to adjust
+    IPyNbCell = None
+
+if IPyNbCell is not None and not hasattr(IPyNbCell, "_klbook_exact_compare"):
+    from klbook.notebook import reconcile_glued_numbers
+
+    IPyNbCell._klbook_exact_compare = IPyNbCell.compare_outputs
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        test, notes = reconcile_glued_numbers(test, ref)
+        agree = self._klbook_exact_compare(test, ref, skip_compare)
+        if not agree and notes:
+            self.comparison_traceback.extend(notes)
+        return agree
+
+    IPyNbCell.compare_outputs = compare_outputs
