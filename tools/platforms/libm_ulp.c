@@ -1,9 +1,12 @@
 /* A stand-in for another platform's libm: LD_PRELOAD this library and the double-precision
- * elementary functions below return the correctly computed glibc value moved by one ulp, up
- * or down, for a share of their arguments. Which arguments, and which direction, is a hash
- * of the argument's bits and of KLBOOK_ULP_SEED, so the perturbed function is still a
- * function (the same argument gives the same result within a run) and each seed is a
- * different "platform". KLBOOK_ULP_SHARE (default 0.25) is the share of arguments moved.
+ * elementary functions below return, for a share of their arguments, the other faithful
+ * rounding of the exact value: glibc's result moved by one ulp towards the exact value
+ * (found with the long double function), so the error stays below one ulp, as in every
+ * libm worth the name, and exact results (exp2(3), log(1), pow(2, 10)) are never moved.
+ * Which arguments are moved is a hash of the argument's bits and of KLBOOK_ULP_SEED, so the
+ * perturbed function is still a function (the same argument gives the same result within
+ * a run) and each seed is a different "platform". KLBOOK_ULP_SHARE (default 0.25) is the
+ * share of arguments moved.
  *
  * Libraries that vendor their own elementary functions (numpy's AVX-512 loops, OpenBLAS)
  * are not affected; run with NPY_DISABLE_CPU_FEATURES to route numpy's loops through libm.
@@ -38,30 +41,40 @@ static uint64_t mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-static double perturb(double x, double y, double result) {
+/* `result` is glibc's value, `precise` the long double one (64-bit significand). */
+static double perturb(double x, double y, double result, long double precise) {
     if (!initialised) init();
-    if (!isfinite(result) || result == 0.0) return result;
+    if (!isfinite(result) || result == 0.0 || !isfinite(precise)) return result;
+    if ((long double)result == precise) return result; /* exact: every libm returns it */
     uint64_t bx, by;
     memcpy(&bx, &x, 8);
     memcpy(&by, &y, 8);
     uint64_t h = mix(bx ^ mix(by ^ mix(seed_bits)));
     if (h >= threshold) return result;
-    double moved = nextafter(result, (mix(h) & 1) ? INFINITY : -INFINITY);
+    double moved = nextafter(result, precise > (long double)result ? INFINITY : -INFINITY);
     return isfinite(moved) ? moved : result;
 }
 
-#define UNARY(name)                                                     \
-    double name(double x) {                                             \
-        static double (*real)(double);                                  \
-        if (!real) real = (double (*)(double))dlsym(RTLD_NEXT, #name);  \
-        return perturb(x, 0.0, real(x));                                \
+#define UNARY(name)                                                          \
+    double name(double x) {                                                  \
+        static double (*real)(double);                                       \
+        static long double (*precise)(long double);                          \
+        if (!real) {                                                         \
+            real = (double (*)(double))dlsym(RTLD_NEXT, #name);              \
+            precise = (long double (*)(long double))dlsym(RTLD_NEXT, #name "l"); \
+        }                                                                    \
+        return perturb(x, 0.0, real(x), precise(x));                         \
     }
 
-#define BINARY(name)                                                            \
-    double name(double x, double y) {                                           \
-        static double (*real)(double, double);                                  \
-        if (!real) real = (double (*)(double, double))dlsym(RTLD_NEXT, #name);  \
-        return perturb(x, y, real(x, y));                                       \
+#define BINARY(name)                                                              \
+    double name(double x, double y) {                                             \
+        static double (*real)(double, double);                                    \
+        static long double (*precise)(long double, long double);                  \
+        if (!real) {                                                              \
+            real = (double (*)(double, double))dlsym(RTLD_NEXT, #name);           \
+            precise = (long double (*)(long double, long double))dlsym(RTLD_NEXT, #name "l"); \
+        }                                                                         \
+        return perturb(x, y, real(x, y), precise(x, y));                          \
     }
 
 UNARY(log)
