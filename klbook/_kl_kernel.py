@@ -25,8 +25,8 @@ How a term is computed (``u = (q - p) / (q + p)``, ``w = u**2``):
 
 * if ``q/p`` is in ``[1/2, 2]`` (``w <= 1/9``), ``p phi(q/p) = u ((q - p) - p T(w))``
   with the series ``T`` of :mod:`klbook.special`; nothing cancels;
-* otherwise ``q`` is first scaled by ``2**-k``, ``k = trunc(log2(q/p))`` (exact), so
-  that ``q_k/p`` is in ``(1/2, 2)``, and
+* otherwise ``q`` is first scaled by ``2**-k`` (``ldexp``, exact), ``k = trunc(log2(q/p))``,
+  so that ``q_k/p`` is in ``(1/2, 2)``, and
   ``p phi(q/p) = p phi(q_k/p) + (q - q_k) - k log(2) p``: both parts are >= 0
   or, for ``k = -1``, cancel by at most a factor 3.6. No logarithm of a ratio
   near 1 is ever taken; zeros and ratios beyond the double range take the
@@ -231,9 +231,13 @@ def _reduced_terms(p, q, coefficients, bufs):
     # bit the same here and in `_near_terms`
     exponent *= _JUST_BELOW_ONE
     np.trunc(exponent, out=exponent)
-    np.negative(exponent, out=q_reduced)
-    np.exp2(q_reduced, out=q_reduced)
-    q_reduced *= q
+    # q_k = q * 2**-k by ldexp, exact on every platform: the identity below needs q/q_k to
+    # be 2**k exactly, and a libm's exp2 need not return an exact power of two (one ulp
+    # off at k = 0 would leave an error of about q * 2**-52 in every term). Where log2(q/p) is
+    # not finite the last part of the term is not finite either, and the caller falls
+    # back to `_special_terms`, whatever q_k is there.
+    shift = np.nan_to_num(exponent, nan=0.0, posinf=2200.0, neginf=-2200.0)
+    np.ldexp(q, -shift.astype(np.int32), out=q_reduced)
     np.subtract(q_reduced, p, out=difference)
     _offsets(p, q_reduced, difference, u, w)
     _near_terms(p, difference, u, w, coefficients, terms)
