@@ -43,7 +43,9 @@ def _rounding_error_of_difference(a: float, b: float) -> float:
 
 def _float_repr(value: float) -> str:
     exponent = math.frexp(value)[1] - 1
-    if value == 2.0 ** exponent and abs(exponent) > 10:
+    # ldexp is exact by construction; 2.0 ** exponent goes through the C library's pow,
+    # and this check should not depend on how a platform's pow treats 2^-1074.
+    if value == math.ldexp(1.0, exponent) and abs(exponent) > 10:
         return f"2.0**{exponent}"
     return repr(value)
 

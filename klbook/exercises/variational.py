@@ -73,6 +73,18 @@ def _not_written(what: str, got: Any) -> None:
                           "statement is missing.")
 
 
+#: The accuracy a fit of ``ex-vi-precision`` must reach. A student's fit by BFGS without a
+#: gradient uses forward differences with step h of about sqrt(eps) = 1.5e-8 (times
+#: max(1, |w|)), whose gradient errs by about eps |f| / h + h |f''| / 2; for 100
+#: observations |f| is about 200, an error of about 3e-6 in the derivative in log s, and
+#: the curvature of -ELBO in log s is 2 at the optimum, so s is off by a relative 1.5e-6,
+#: more or less according to the last bits of the platform's log and sums (1.2e-6 to 1.7e-6
+#: with the objective moved by one ulp, 4e-6 by four). 1e-5 accepts every such fit; the
+#: mistakes the check names are off by far more (a variance for s, log s, the mean without
+#: the prior's shrinkage: 0.5 % at least).
+FIT_RTOL = 1e-5
+
+
 def _near(got: float, value: float, rtol: float) -> bool:
     return math.isfinite(got) and abs(got - value) <= rtol * max(abs(value), 1.0)
 
@@ -141,8 +153,9 @@ def check_fit_normal_mean(fit_normal_mean: Callable[..., Any]) -> None:
     """Public check of exercise ``ex-vi-precision``: ``fit_normal_mean(x_obs, tau, sigma)``.
 
     The fitted ``(m, s)`` must be the exact posterior mean and standard
-    deviation, to a relative ``1e-6``, for data sets of 1, 10 and 100
-    observations with :math:`\\tau = 2`, :math:`\\sigma = 1.5`.
+    deviation, to a relative ``1e-5`` (:data:`FIT_RTOL`; absolute for a mean below 1),
+    for data sets of 1, 10 and 100 observations with :math:`\\tau = 2`,
+    :math:`\\sigma = 1.5`.
 
     Raises
     ------
@@ -167,14 +180,14 @@ def check_fit_normal_mean(fit_normal_mean: Callable[..., Any]) -> None:
         except (TypeError, ValueError):
             raise CheckFailed(f"{what}: expected a pair (m, s) of numbers, got {got!r}.") from None
         post_mean, post_sd = _posterior(x_obs, tau, sigma)
-        if not abs(m - post_mean) <= 1e-6 * max(abs(post_mean), 1.0):
+        if not abs(m - post_mean) <= FIT_RTOL * max(abs(post_mean), 1.0):
             raise CheckFailed(f"{what}: the mean m is {m:.12g}, but the posterior mean is "
                               f"{post_mean:.12g}.")
-        if not abs(s - post_sd) <= 1e-6 * post_sd:
+        if not abs(s - post_sd) <= FIT_RTOL * post_sd:
             hint = ""
-            if abs(s - post_sd ** 2) <= 1e-6 * post_sd ** 2:
+            if abs(s - post_sd ** 2) <= FIT_RTOL * post_sd ** 2:
                 hint = " It is the variance s^2: return the standard deviation s."
-            elif abs(s - math.log(post_sd)) <= 1e-6:
+            elif abs(s - math.log(post_sd)) <= FIT_RTOL:
                 hint = (" It is log s, the parameter the optimiser works with: return "
                         "np.exp of it.")
             raise CheckFailed(f"{what}: s is {s:.12g}, but the posterior standard deviation "
