@@ -15,7 +15,8 @@ from scipy import optimize
 from klbook.derivation import Derivation, StepError
 from klbook.exercises import CheckFailed
 from klbook.exercises.mle import (check_average_nll, check_poisson_mle, check_poisson_score,
-                                  check_reverse_divergences, poisson_symbols)
+                                  check_reverse_divergences, poisson_mle_tolerance,
+                                  poisson_symbols)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -116,6 +117,26 @@ def test_check_poisson_mle_passes_a_bounded_scalar_minimiser():
     check_poisson_mle(poisson_mle)
 
 
+@pytest.mark.parametrize("on_the_log", [False, True], ids=["rate", "log-rate"])
+def test_check_poisson_mle_passes_bfgs_with_a_finite_difference_gradient(on_the_log):
+    # The answer most students write: BFGS with scipy's defaults (gtol 1e-5) and no gradient,
+    # on the rate or on its log. It lands within about 1e-5 of the mean, which the check accepts.
+    def poisson_mle(counts):
+        mean = mean_mp(counts)
+        if on_the_log:
+            fit = optimize.minimize(lambda u: math.exp(u[0]) - mean * u[0], [0.0], method="BFGS")
+            return math.exp(fit.x[0])
+        fit = optimize.minimize(lambda lam: lam[0] - mean * math.log(lam[0]), [1.0], method="BFGS")
+        return fit.x[0]
+
+    check_poisson_mle(poisson_mle)
+
+
+def test_check_poisson_mle_refuses_an_estimate_off_by_twice_the_tolerance():
+    with pytest.raises(CheckFailed, match="not within"):
+        check_poisson_mle(lambda counts: mean_mp(counts) + 2 * poisson_mle_tolerance(mean_mp(counts)))
+
+
 def test_check_poisson_mle_names_the_log_parameter():
     with pytest.raises(CheckFailed, match=r"log of the estimate.*exp\(u\)"):
         check_poisson_mle(lambda counts: math.log(mean_mp(counts)))
@@ -123,7 +144,7 @@ def test_check_poisson_mle_names_the_log_parameter():
 
 def test_check_poisson_mle_names_a_loose_optimiser():
     with pytest.raises(CheckFailed, match="tighten the optimiser's tolerance"):
-        check_poisson_mle(lambda counts: mean_mp(counts) * (1 + 1e-5))
+        check_poisson_mle(lambda counts: mean_mp(counts) * (1 + 1e-3))
 
 
 def test_check_poisson_mle_names_the_result_object():
