@@ -247,7 +247,9 @@ def test_student_config_links_nowhere_and_executes_nothing(tmp_path):
     assert config["execute"]["execute_notebooks"] == "off"
     assert "launch_buttons" not in config
     assert config["html"]["use_repository_button"] is False
+    assert config["sphinx"]["config"]["klbook_repository_buttons"] == []
     original = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    original["sphinx"]["config"]["klbook_repository_buttons"] = []
     assert config["sphinx"] == original["sphinx"]  # the book's extensions and settings stay
 
 

@@ -51,6 +51,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from edition import (PUBLIC_CHECK_TAG, bound_names, deliverables,  # noqa: E402
                      exercise_statements, find_solutions, stub_code)
+from repository import INSTALL_TAG  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ROOT / "assignments"
@@ -92,12 +93,15 @@ def spec_files() -> list[Path]:
 
 
 def setup_cells(chapter: nbformat.NotebookNode, names: list[str]) -> list[str]:
-    """The chapter's first code cell, then each code cell outside the solutions that
-    binds one of ``names``, in the chapter's order."""
+    """The chapter's install cell (tools/repository.py) if it has one, its first other code
+    cell (the imports), then each code cell outside the solutions that binds one of
+    ``names``, in the chapter's order."""
     in_solution = {i for s in find_solutions(chapter) for i in [s.start, s.end, *s.inner]}
+    install = [c.source for c in chapter.cells if INSTALL_TAG in c.metadata.get("tags", [])]
     code = [(i, c.source) for i, c in enumerate(chapter.cells)
-            if c.cell_type == "code" and i not in in_solution]
-    wanted, chosen, found = set(names), [code[0][1]], set()
+            if c.cell_type == "code" and i not in in_solution
+            and INSTALL_TAG not in c.metadata.get("tags", [])]
+    wanted, chosen, found = set(names), install + [code[0][1]], set()
     for _, source in code[1:]:
         bound = bound_names(source) & wanted
         if bound:

@@ -570,6 +570,8 @@ def student_config(config_path: Path) -> None:
     html = config.setdefault("html", {})
     for button in ("use_repository_button", "use_issues_button", "use_edit_page_button"):
         html[button] = False
+    # tools/sphinx_klbook.py shows these when the book has a repository URL.
+    config.setdefault("sphinx", {}).setdefault("config", {})["klbook_repository_buttons"] = []
     config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
                            encoding="utf-8")
 

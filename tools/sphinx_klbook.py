@@ -8,9 +8,19 @@ whose name does not start with an underscore): a summary table
 without anyone editing ``api.md``, and the page is re-read on every build so
 that a new module or docstring is never served from Sphinx's cache. A reference
 to a re-export such as ``klbook.kl_divergence`` resolves to the documented
-``klbook.discrete.kl_divergence``. Finally, it keeps the pages free of
-scripts that are switched off (thebe) and gives bibliography entries a valid
-ARIA role.
+``klbook.discrete.kl_divergence``. It keeps the pages free of scripts that
+are switched off (thebe) and gives bibliography entries a valid ARIA role.
+
+Finally, it gives the buttons that lead to the book's repository the address
+of ``tools/repository.py`` (``repository.url`` of ``_config.yml``, or
+``KLBOOK_REPOSITORY_URL`` for one build). Without an address there is none of
+them: no repository button, no Binder or Colab launcher. With one, the
+repository buttons named in the setting ``klbook_repository_buttons`` appear
+(Jupyter Book refuses its own ``html.use_repository_button`` while the URL is
+empty), the launchers of ``launch_buttons`` too, except Colab unless the
+chapters' install cells install klbook from a repository (Colab opens the
+repository's notebooks as they are). The notebooks offered for download get
+the install cell for the build's address.
 """
 
 from __future__ import annotations
@@ -18,6 +28,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
+
+from sphinx.errors import ConfigError
+
+import repository
 
 API_DOCNAME = "api"
 
@@ -122,7 +137,38 @@ def _fix_citation_roles(app, pagename, templatename, context, doctree) -> None:
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+def _apply_repository(app, config) -> None:
+    """Give the repository buttons and launchers the build's address, or remove them."""
+    options = config.html_theme_options
+    try:
+        url = repository.effective_url(options.get("repository_url", ""))
+        chapters = repository.chapters(Path(app.srcdir))
+        repository.apply_repository(options, url, list(config.klbook_repository_buttons),
+                                    colab_ready=bool(url) and repository.colab_ready(chapters))
+    except ValueError as error:
+        raise ConfigError(f"{error} ({repository.ENV_VAR} or repository.url in "
+                          "_config.yml)") from error
+
+
+def _publish_install_cells(app, exception) -> None:
+    """Give the downloadable notebooks (``_sources``) the install cell for the build's URL.
+
+    The sources keep the committed cell; a reader who downloads a chapter from the
+    published site gets one that installs klbook from the repository the site names.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    url = app.config.html_theme_options.get("repository_url", "")
+    sources = Path(app.outdir) / "_sources"
+    repository.write_install_cells(sorted(sources.rglob("*.ipynb")), url,
+                                   repository.package_version(), insert=False)
+
+
 def setup(app):
+    # Which of the theme's repository buttons to show when the book has an address.
+    app.add_config_value("klbook_repository_buttons", [], "html", types=[list])
+    app.connect("config-inited", _apply_repository)
+    app.connect("build-finished", _publish_install_cells)
     app.connect("source-read", _append_modules)
     app.connect("missing-reference", _resolve_reexport)
     app.connect("html-page-context", _drop_thebe_loader)
