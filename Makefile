@@ -26,7 +26,7 @@ vendor: $(VENDOR_STAMP)
 # Everything installs into .venv from pinned versions; nothing is registered globally.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) pip setuptools
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[book,test]"
 	# Build matplotlib's font cache now, so its one-time notice never lands in a cell output.
 	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
@@ -143,3 +143,11 @@ platforms: setup
 
 clean:
 	rm -rf _build
+
+# klbook as pip installs it, outside the repository: a fresh virtual environment builds the
+# wheel, installs it with the pinned dependencies and a kernel, and runs every chapter copied
+# alone into an empty folder, as a downloaded chapter runs in a plain Jupyter
+# (tests/test_install.py, end to end). Not part of `make test`, which checks the wheel only.
+.PHONY: install-check
+install-check: setup
+	KLBOOK_INSTALL_CHECK=1 $(PYTEST) tests/test_install.py
