@@ -10,14 +10,15 @@ Fitting ``q = N(m, s^2)`` to a mixture ``p`` by minimising
   ``H(q) = log(2 pi e s^2) / 2``; the expectation is computed here by
   Gauss–Hermite quadrature, so the objective is deterministic and smooth, and
   it is minimised with :func:`scipy.optimize.minimize` from several starting
-  points. For well-separated modes it has one local minimum per mode — *mode
-  seeking*.
+  points, with its exact gradient (:func:`reverse_kl_gradient`). For
+  well-separated modes it has one local minimum per mode — *mode seeking*.
 
 All divergences are in nats.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,6 +35,7 @@ __all__ = [
     "moment_matched_gaussian",
     "forward_kl",
     "reverse_kl",
+    "reverse_kl_gradient",
     "fit_reverse_kl",
 ]
 
@@ -150,6 +152,28 @@ class GaussianMixture:
     def pdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Density at `x`."""
         return np.exp(self.logpdf(x))
+
+    def score(self, x: ArrayLike) -> NDArray[np.float64]:
+        r"""Derivative of the log-density at `x` (any shape), ``d log p(x) / dx``.
+
+        It is :math:`\sum_k r_k(x) (\mu_k - x) / \sigma_k^2` with the responsibilities
+        :math:`r_k(x) = w_k N(x; \mu_k, \sigma_k^2) / p(x)`, formed from log-densities,
+        so the score stays finite far in the tails.
+
+        Examples
+        --------
+        >>> from klbook.gaussian_fit import GaussianMixture
+        >>> p = GaussianMixture(weights=[0.5, 0.5], means=[-1.0, 1.0], scales=[1.0, 1.0])
+        >>> float(p.score(0.0))                       # symmetric: the slope is zero
+        0.0
+        >>> float(p.score(-1000.0))                   # about -(x + 1): the left component
+        999.0
+        """
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(divide="ignore"):  # a zero weight has responsibility 0
+            terms = np.log(self.weights) + gaussian_logpdf(x[..., None], self.means, self.scales)
+        responsibilities = np.exp(terms - self.logpdf(x)[..., None])
+        return np.sum(responsibilities * (self.means - x[..., None]) / self.scales**2, axis=-1)
 
 
 def gaussian_logpdf(x: ArrayLike, mean: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:
@@ -273,9 +297,69 @@ def forward_kl(mixture: GaussianMixture, mean: ArrayLike, scale: ArrayLike, *,
     return total
 
 
+def reverse_kl_gradient(mixture: GaussianMixture, mean: ArrayLike, scale: ArrayLike, *,
+                        n_nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
+    r"""Gradient of ``D(q || p)`` for ``q = N(mean, scale^2)`` in ``(mean, log scale)``.
+
+    With :math:`X = \text{mean} + \text{scale}\,Z`, :math:`Z \sim N(0, 1)`, and the
+    score :math:`(\log p)'` of the mixture (:meth:`GaussianMixture.score`),
+
+    .. math::
+        \frac{\partial D}{\partial\,\text{mean}} = -E[(\log p)'(X)], \qquad
+        \frac{\partial D}{\partial \log \text{scale}}
+        = -1 - E[(\log p)'(X)\,\text{scale}\,Z],
+
+    the expectations by the same Gauss–Hermite rule as :func:`reverse_kl`, so this is
+    the exact gradient of what :func:`reverse_kl` computes (up to rounding), not a
+    difference quotient.
+
+    Parameters
+    ----------
+    mixture : GaussianMixture
+        The target ``p``.
+    mean, scale : array_like
+        Parameters of ``q``; broadcast together (``scale > 0``).
+    n_nodes : int, optional
+        Gauss–Hermite nodes.
+
+    Returns
+    -------
+    ndarray
+        Shape ``broadcast shape + (2,)``: the derivatives with respect to the mean
+        and to the log of the scale.
+
+    Examples
+    --------
+    For a single Gaussian target ``N(0, 1)``, ``D = s^2/2 + m^2/2 - 1/2 - log s``, whose
+    derivatives in ``(m, log s)`` are ``m`` and ``s^2 - 1``:
+
+    >>> from klbook.gaussian_fit import GaussianMixture, reverse_kl_gradient
+    >>> p = GaussianMixture([1.0], [0.0], [1.0])
+    >>> reverse_kl_gradient(p, 0.5, 2.0).round(12)
+    array([0.5, 3. ])
+    """
+    mean, scale = np.broadcast_arrays(np.asarray(mean, dtype=np.float64),
+                                      np.asarray(scale, dtype=np.float64))
+    if (scale <= 0).any():
+        raise ValueError("scale must be positive")
+    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
+        raise ValueError(f"n_nodes must be a positive integer, got {n_nodes!r}")
+    nodes, weights = _hermite_rule(int(n_nodes))
+    offsets = np.sqrt(2.0) * scale[..., None] * nodes         # x - mean at the nodes
+    score = mixture.score(mean[..., None] + offsets)
+    by_mean = -np.sum(weights * score, axis=-1) / np.sqrt(np.pi)
+    by_log_scale = -1.0 - np.sum(weights * score * offsets, axis=-1) / np.sqrt(np.pi)
+    return np.stack([by_mean, by_log_scale], axis=-1)
+
+
 @dataclass(frozen=True)
 class GaussianFit:
-    """A local minimum of the reverse divergence: ``q = N(mean, scale^2)``."""
+    """A stationary point of the reverse divergence found by :func:`fit_reverse_kl`.
+
+    ``q = N(mean, scale^2)``. BFGS lowers the objective at every step, so it ends at a
+    local minimum unless it starts on a saddle point or a ridge; :func:`fit_reverse_kl`
+    checks only that the gradient vanishes, not the curvature.
+    """
 
     mean: float
     scale: float
@@ -286,12 +370,19 @@ class GaussianFit:
 
 def fit_reverse_kl(mixture: GaussianMixture, starts: ArrayLike, *,
                    n_nodes: int = DEFAULT_NODES, tolerance: float = 1e-6) -> list[GaussianFit]:
-    """Local minima of ``D(q || p)`` over Gaussians ``q``, from several starting points.
+    """Stationary points of ``D(q || p)`` over Gaussians ``q``, reached from several starts.
 
     Each start ``(mean, scale)`` is refined by BFGS on ``(mean, log scale)``
-    (so the scale stays positive) with the analytic gradient of the entropy
-    and the quadrature gradient of ``E_q[log p]``. Results closer than
-    `tolerance` (relative to the mixture's standard deviation) are merged.
+    (so the scale stays positive) with the exact gradient of the quadrature
+    objective (:func:`reverse_kl_gradient`), then by Newton's method on that
+    gradient: BFGS's line search compares values of the objective, whose
+    rounding errors stall it once the gradient is near 1e-8, while Newton's
+    method needs only the gradient and takes it to its rounding level (the
+    result must have a gradient below 1e-10). BFGS is a descent method, so the
+    points it reaches are local minima in practice, but only the gradient is
+    checked: confirm a minimum by its curvature (the Hessian's eigenvalues)
+    where it matters. Results closer than `tolerance` (relative to the
+    mixture's standard deviation) are merged.
 
     Parameters
     ----------
@@ -302,18 +393,18 @@ def fit_reverse_kl(mixture: GaussianMixture, starts: ArrayLike, *,
     n_nodes : int, optional
         Gauss–Hermite nodes of the objective.
     tolerance : float, optional
-        Minima closer than ``tolerance * sqrt(mixture.variance)`` are one.
+        Points closer than ``tolerance * sqrt(mixture.variance)`` are one.
 
     Returns
     -------
     list of GaussianFit
-        The distinct local minima, the smallest divergence first.
+        The distinct points reached, the smallest divergence first.
 
     Raises
     ------
     ValueError
         If `starts` is not a ``(k, 2)`` array with positive scales, or an
-        optimisation fails.
+        optimisation fails (its gradient stays above 1e-10).
 
     Examples
     --------
@@ -330,39 +421,50 @@ def fit_reverse_kl(mixture: GaussianMixture, starts: ArrayLike, *,
         raise ValueError(f"starts must have shape (k, 2), got {starts.shape}")
     if not np.isfinite(starts).all() or (starts[:, 1] <= 0).any():
         raise ValueError("starts must be finite with positive scales")
-    nodes, weights = _hermite_rule(int(n_nodes))
-    weights = weights / np.sqrt(np.pi)
 
     def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        mean, log_scale = theta
-        scale = np.exp(log_scale)
-        x = mean + np.sqrt(2.0) * scale * nodes
-        log_p = mixture.logpdf(x)
-        # d log p / dx of the mixture, from the component responsibilities
-        log_parts = np.log(mixture.weights) + gaussian_logpdf(
-            x[:, None], mixture.means, mixture.scales)
-        resp = np.exp(log_parts - log_p[:, None])
-        score = np.sum(resp * (mixture.means - x[:, None]) / mixture.scales**2, axis=1)
-        value = -(0.5 * (_LOG_2PI + 1.0) + log_scale) - weights @ log_p
-        # dx/dmean = 1, dx/dlog_scale = x - mean
-        grad = np.array([-(weights @ score), -1.0 - weights @ (score * (x - mean))])
-        return float(value), grad
+        mean, scale = theta[0], np.exp(theta[1])
+        value = reverse_kl(mixture, mean, scale, n_nodes=n_nodes)
+        return float(value), reverse_kl_gradient(mixture, mean, scale, n_nodes=n_nodes)
+
+    def gradient(theta: NDArray[np.float64]) -> NDArray[np.float64]:
+        return reverse_kl_gradient(mixture, theta[0], np.exp(theta[1]), n_nodes=n_nodes)
 
     spread = float(np.sqrt(mixture.variance))
     found: list[dict] = []
-    with np.errstate(divide="ignore"):
-        for start in starts:
-            result = optimize.minimize(objective, [start[0], np.log(start[1])], jac=True,
-                                       method="BFGS", options={"gtol": 1e-10})
-            if not np.isfinite(result.fun) or np.max(np.abs(result.jac)) > 1e-6:
-                raise ValueError(f"the fit from {tuple(start)} did not converge: {result.message}")
-            mean, scale = float(result.x[0]), float(np.exp(result.x[1]))
-            for fit in found:
-                if abs(fit["mean"] - mean) + abs(fit["scale"] - scale) <= tolerance * spread:
-                    fit["starts"].append((float(start[0]), float(start[1])))
-                    break
-            else:
-                found.append({"mean": mean, "scale": scale, "divergence": float(result.fun),
-                              "starts": [(float(start[0]), float(start[1]))]})
+    for start in starts:
+        result = optimize.minimize(objective, [start[0], np.log(start[1])], jac=True,
+                                   method="BFGS", options={"gtol": 1e-10})
+        theta = _newton_on_gradient(gradient, np.asarray(result.x, dtype=np.float64))
+        if not np.isfinite(theta).all() or np.max(np.abs(gradient(theta))) > 1e-10:
+            raise ValueError(f"the fit from {tuple(start)} did not converge: {result.message}")
+        mean, scale = float(theta[0]), float(np.exp(theta[1]))
+        for fit in found:
+            if abs(fit["mean"] - mean) + abs(fit["scale"] - scale) <= tolerance * spread:
+                fit["starts"].append((float(start[0]), float(start[1])))
+                break
+        else:
+            divergence = float(reverse_kl(mixture, mean, scale, n_nodes=n_nodes))
+            found.append({"mean": mean, "scale": scale, "divergence": divergence,
+                          "starts": [(float(start[0]), float(start[1]))]})
     fits = [GaussianFit(f["mean"], f["scale"], f["divergence"], tuple(f["starts"])) for f in found]
     return sorted(fits, key=lambda fit: (fit.divergence, fit.mean))
+
+
+def _newton_on_gradient(gradient: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+                        theta: NDArray[np.float64], *, max_steps: int = 10) -> NDArray[np.float64]:
+    """Newton's method for ``gradient(theta) = 0`` from a nearby `theta`, Hessian by central
+    differences of the gradient; returns the iterate with the smallest gradient."""
+    best, best_size = theta, np.max(np.abs(gradient(theta)))
+    for _ in range(max_steps):
+        columns = [(gradient(theta + e) - gradient(theta - e)) / 2e-6 for e in 1e-6 * np.eye(2)]
+        hessian = (np.column_stack(columns) + np.vstack(columns)) / 2
+        try:
+            theta = theta - np.linalg.solve(hessian, gradient(theta))
+        except np.linalg.LinAlgError:
+            break
+        size = np.max(np.abs(gradient(theta)))
+        if not size < best_size:             # rounding level reached (or no progress)
+            break
+        best, best_size = theta, size
+    return best

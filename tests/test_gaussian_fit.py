@@ -24,6 +24,7 @@ from klbook.gaussian_fit import (
     gaussian_logpdf,
     moment_matched_gaussian,
     reverse_kl,
+    reverse_kl_gradient,
 )
 
 # mpmath's precision is global; references raise it locally (mpmath.workdps) so
@@ -264,3 +265,34 @@ def test_few_nodes_are_enough_for_a_picture(m):
     # thousandths of the surface's range (0.5 to 28 nats): invisible in the contour plot.
     exact = float(reference_reverse_kl(BOOK, m, 5.0))
     assert abs(reverse_kl(BOOK, m, 5.0, n_nodes=400) - exact) < 5e-3
+
+
+# --- the gradient of the reverse divergence --------------------------------------------------
+
+
+@pytest.mark.parametrize("x", [-30.0, -2.0, 0.4, 3.0, 25.0])
+def test_mixture_score_is_the_derivative_of_the_log_density(x):
+    density = _mp_mixture(BOOK)
+    with mpmath.workdps(PRECISION):
+        expected = mpmath.diff(lambda t: mpmath.log(density(t)), mpmath.mpf(x))
+    assert float(BOOK.score(x)) == pytest.approx(float(expected), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("m, s", [(-2.0, 1.0), (2.1, 1.5), (0.0, 2.6), (4.0, 0.4)])
+def test_reverse_kl_gradient_is_the_derivative_of_reverse_kl(m, s):
+    # central differences of the same quadrature in (mean, log scale): step 1e-5, so the
+    # truncation error is about 1e-10 and the rounding error about 1e-11
+    h = 1e-5
+    by_mean = (reverse_kl(BOOK, m + h, s) - reverse_kl(BOOK, m - h, s)) / (2 * h)
+    by_log_scale = (reverse_kl(BOOK, m, s * math.exp(h))
+                    - reverse_kl(BOOK, m, s * math.exp(-h))) / (2 * h)
+    gradient = reverse_kl_gradient(BOOK, m, s)
+    assert gradient.shape == (2,)
+    assert gradient == pytest.approx([float(by_mean), float(by_log_scale)], abs=1e-8)
+
+
+def test_reverse_kl_gradient_vectorises():
+    means, scales = np.array([[-1.0], [2.0]]), np.array([0.5, 1.0, 3.0])
+    gradients = reverse_kl_gradient(BOOK, means, scales)
+    assert gradients.shape == (2, 3, 2)
+    assert gradients[1, 2] == pytest.approx(reverse_kl_gradient(BOOK, 2.0, 3.0), rel=1e-13)
