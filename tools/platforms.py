@@ -18,7 +18,8 @@ AVX-512 loops, OpenBLAS its kernel, or libm its values), then runs the chapters'
 nbval tests. The script prints a table of settings and failing cells and exits non-zero
 if any setting fails or is not in effect.
 
-Usage: ``python tools/platforms.py [--jobs N] [--only NAME ...] [notebooks ...]``.
+Usage: ``python tools/platforms.py [--jobs N] [--only NAME ...] [--extra-seeds K]
+[notebooks ...]``.
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ class Setting:
     description: str
     env: dict[str, str] = field(default_factory=dict)
     libm_seed: int | None = None
+    libm_share: float = 0.25
 
     def environment(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
         if self.libm_seed is not None:
             env["LD_PRELOAD"] = str(SHIM)
             env["KLBOOK_ULP_SEED"] = str(self.libm_seed)
-            env["KLBOOK_ULP_SHARE"] = "0.25"
+            env["KLBOOK_ULP_SHARE"] = str(self.libm_share)
         return env
 
 
@@ -72,6 +74,25 @@ SETTINGS = [
     Setting("libm-3", "another libm (seed 3), baseline numpy, OpenBLAS Prescott",
             {"NPY_DISABLE_CPU_FEATURES": NO_AVX2, "OPENBLAS_CORETYPE": "Prescott"}, 3),
 ]
+
+
+
+def extra_settings(count: int) -> list[Setting]:
+    """`count` more libms (seeds 4, 5, ...), each moving half of the arguments, over the
+    numpy and OpenBLAS variants in turn: a harsher check than CI's, for a change that
+    touches many outputs (``--extra-seeds``)."""
+    variants = [({"NPY_DISABLE_CPU_FEATURES": NO_AVX512, "OPENBLAS_CORETYPE": "Haswell"},
+                 "AVX2 numpy, OpenBLAS Haswell"),
+                ({"NPY_DISABLE_CPU_FEATURES": NO_AVX2, "OPENBLAS_CORETYPE": "Nehalem"},
+                 "baseline numpy, OpenBLAS Nehalem")]
+    settings = []
+    for k in range(count):
+        env, what = variants[k % len(variants)]
+        seed = 4 + k
+        settings.append(Setting(f"libm-{seed}", f"another libm (seed {seed}, half the "
+                                f"arguments moved), {what}", env, seed, 0.5))
+    return settings
+
 
 # Run in each setting before the notebooks: prints what is in effect, as JSON.
 PROBE = r"""
@@ -126,8 +147,9 @@ def check_in_effect(setting: Setting, reference: dict) -> list[str]:
     if setting.libm_seed is not None:
         moved = sum(a != b for a, b in zip(found["log"], reference["log"]))
         share = moved / len(found["log"])
-        if not 0.15 < share < 0.35:
-            problems.append(f"libm shim moved {share:.0%} of math.log values, not about 25%")
+        if not 0.6 * setting.libm_share < share < 1.4 * setting.libm_share:
+            problems.append(f"libm shim moved {share:.0%} of math.log values, not about "
+                            f"{setting.libm_share:.0%}")
         if found["nplog"] == reference["nplog"]:
             problems.append("numpy's log does not go through the perturbed libm")
     return problems
@@ -158,11 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--only", nargs="*", help="names of the settings to run")
+    parser.add_argument("--extra-seeds", type=int, default=0, metavar="K",
+                        help="also run K more libms, each moving half of the arguments")
     parser.add_argument("notebooks", nargs="*", default=["chapters"])
     args = parser.parse_args(argv)
 
     build_shim()
-    settings = [s for s in SETTINGS if not args.only or s.name in args.only]
+    every = SETTINGS + extra_settings(args.extra_seeds)
+    settings = [s for s in every if not args.only or s.name in args.only]
     reference = probe(SETTINGS[0])
     rows, failed = [], False
     for setting in settings:
