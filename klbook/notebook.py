@@ -8,9 +8,11 @@ one machine is not reproduced on another. The rule of this book:
 * a number glued with :func:`glue_number` carries the accuracy the cell establishes
   (``rtol``, default 1e-12 for a well-conditioned double-precision computation); it is
   stored with the digits that accuracy justifies, and the test accepts a fresh value
-  within ``3 * rtol`` of the stored one (two correct runs may each be ``rtol`` away from
-  the exact value, and each is rounded to ``rtol``). ``rtol`` is at most 1e-6, so a
-  change in the fifth significant digit always fails;
+  within ``3 * rtol`` of the stored text (two correct runs may each be ``rtol`` away
+  from the exact value), so two accepted values differ by less than ``4 * rtol`` with
+  the rounding of the text. ``rtol`` is at most 1e-6, so a change of 1e-5 or more,
+  any change in the fifth significant digit, always fails. Glued numbers are matched
+  by position and must keep their names and accuracies;
 * a quantity at the level of rounding errors (a cancellation's residue, a gap that is
   zero in exact arithmetic) has no stable digits; it is glued as the bound it was
   checked against, with :func:`glue_bound`;
@@ -43,7 +45,8 @@ def _stored_text(value: float, rtol: float) -> str:
     if rtol == 0 or not math.isfinite(value) or value == 0:
         return repr(value)
     digits = math.ceil(-math.log10(rtol)) + 1
-    return repr(float(f"{value:.{digits}g}"))
+    rounded = float(f"{value:.{digits}g}")
+    return repr(rounded) if math.isfinite(rounded) else repr(value)  # near the largest float
 
 
 def _publish(name: str, text: str, accuracy: dict[str, Any]) -> None:
@@ -174,8 +177,8 @@ def glue_bound(name: str, value: Any, bound: float) -> None:
     _publish(name, repr(limit), {"rtol": 0.0, "bound": True})
 
 
-def _glued(output: Any) -> tuple[str, float, float] | None:
-    """Name, value and rtol of a number glued by glue_number, else None."""
+def _glued(output: Any) -> tuple[str, str, float] | None:
+    """Name, stored text and rtol of an output published by glue_number or glue_bound."""
     metadata = output.get("metadata") or {}
     name = (metadata.get("scrapbook") or {}).get("name")
     accuracy = metadata.get("klbook")
@@ -183,66 +186,79 @@ def _glued(output: Any) -> tuple[str, float, float] | None:
     if name is None or not isinstance(accuracy, dict) or not isinstance(text, str):
         return None
     try:
-        return name, float(text), float(accuracy["rtol"])
+        rtol = float(accuracy["rtol"])
     except (KeyError, TypeError, ValueError):
-        return None
+        rtol = math.nan
+    return name, text, rtol
 
 
 def reconcile_glued_numbers(fresh: Sequence[Any], stored: Sequence[Any]) -> tuple[list, list[str]]:
     """Fresh outputs with each glued number that agrees with its stored one replaced by it.
 
     The comparison rule of ``pytest --nbval`` for glued numbers (the book's conftest.py
-    applies it before nbval's exact comparison): a fresh number glued with accuracy
-    `rtol` agrees with the stored one of the same name and accuracy when they differ by
-    at most ``3 * rtol`` relative to the stored value. Every other output is left as it
-    is, so nbval compares it exactly.
+    applies it before nbval's exact comparison, and fails the cell if any problem is
+    returned). The glued outputs of a cell are matched in order: fresh and stored must
+    glue the same names with the same accuracies, in the same order (a value moved to
+    another name is a different result). The k-th fresh number, glued with accuracy
+    `rtol`, agrees with the k-th stored one when they differ by at most ``3 * rtol``
+    relative to the stored value; with the rounding of the stored text, two values that
+    agree differ by less than ``4 * rtol``, below 1e-5 for every allowed `rtol`. Exact
+    values (``rtol = 0``: integers, bounds), outputs with other data than the glued
+    text, and every other output are left as they are, so nbval compares them exactly.
 
     Returns
     -------
     outputs : list
-        `fresh`, with agreeing glued outputs replaced by (copies of) the stored ones.
-    notes : list of str
-        Why glued numbers that did not agree failed, for nbval's report.
+        `fresh`, with agreeing glued texts replaced by (copies of) the stored ones.
+    problems : list of str
+        Why glued numbers disagree; the cell fails if there is any.
 
     Examples
     --------
-    >>> def out(text, rtol):
+    >>> def out(text, rtol, name="x"):
     ...     return {"output_type": "display_data", "data": {_TEXT: text},
-    ...             "metadata": {"scrapbook": {"name": "x"}, "klbook": {"rtol": rtol}}}
-    >>> outputs, notes = reconcile_glued_numbers([out("1.0000000000001", 1e-12)],
-    ...                                          [out("1.0", 1e-12)])
-    >>> outputs[0]["data"][_TEXT], notes
+    ...             "metadata": {"scrapbook": {"name": name}, "klbook": {"rtol": rtol}}}
+    >>> outputs, problems = reconcile_glued_numbers([out("1.0000000000001", 1e-12)],
+    ...                                             [out("1.0", 1e-12)])
+    >>> outputs[0]["data"][_TEXT], problems
     ('1.0', [])
-    >>> outputs, notes = reconcile_glued_numbers([out("1.00001", 1e-6)], [out("1.0", 1e-6)])
-    >>> outputs[0]["data"][_TEXT], notes
-    ('1.00001', ['glued x: fresh 1.00001, stored 1.0, relative difference 1e-05 > 3 * rtol = 3e-06'])
+    >>> outputs, problems = reconcile_glued_numbers([out("1.00001", 1e-6)], [out("1.0", 1e-6)])
+    >>> problems
+    ['glued x: fresh 1.00001, stored 1.0, relative difference 1e-05 > 3 * rtol = 3e-06']
+    >>> swapped = reconcile_glued_numbers([out("1.0", 1e-12, "b"), out("2.0", 1e-12, "a")],
+    ...                                   [out("1.0", 1e-12, "a"), out("2.0", 1e-12, "b")])
+    >>> swapped[1]
+    ["glued numbers differ from the stored ones in name or accuracy: fresh [('b', 1e-12), ('a', 1e-12)], stored [('a', 1e-12), ('b', 1e-12)]"]
     """
-    stored_by_name = {}
-    for output in stored:
-        glued = _glued(output)
-        if glued is not None:
-            stored_by_name[glued[0]] = (glued, output)
-    outputs, notes = [], []
-    for output in fresh:
-        glued = _glued(output)
-        if glued is None or glued[0] not in stored_by_name:
-            outputs.append(output)
+    fresh_glued = [(i, g) for i, g in enumerate(map(_glued, fresh)) if g is not None]
+    stored_glued = [g for g in map(_glued, stored) if g is not None]
+    fresh_keys = [(name, rtol) for _, (name, _, rtol) in fresh_glued]
+    stored_keys = [(name, rtol) for name, _, rtol in stored_glued]
+    outputs = list(fresh)
+    if fresh_keys != stored_keys:
+        return outputs, ["glued numbers differ from the stored ones in name or accuracy: "
+                         f"fresh {fresh_keys}, stored {stored_keys}"]
+    problems = []
+    for (index, (name, fresh_text, rtol)), (_, stored_text, _) in zip(fresh_glued, stored_glued):
+        if fresh_text == stored_text or rtol == 0:
+            continue  # equal, or exact: nbval compares the texts
+        if not 0 < rtol <= MAX_RTOL:
+            problems.append(f"glued {name}: accuracy rtol = {rtol!r} is outside "
+                            f"[0, {MAX_RTOL:g}]")
             continue
-        (name, fresh_value, rtol) = glued
-        (_, stored_value, stored_rtol), stored_output = stored_by_name[name]
-        if rtol != stored_rtol:
-            notes.append(f"glued {name}: accuracy changed from rtol = {stored_rtol:g} to "
-                         f"{rtol:g}; store the outputs again (make outputs)")
-            outputs.append(output)
+        if set(fresh[index].get("data", {})) != {_TEXT}:
+            continue  # not as glue_number publishes it: compared exactly
+        try:
+            fresh_value, stored_value = float(fresh_text), float(stored_text)
+        except ValueError:
             continue
         difference = abs(fresh_value - stored_value)
         if difference <= 3 * rtol * abs(stored_value):
-            replaced = copy.deepcopy(output)
-            replaced["data"] = copy.deepcopy(stored_output["data"])
-            outputs.append(replaced)
+            replaced = copy.deepcopy(fresh[index])
+            replaced["data"][_TEXT] = stored_text
+            outputs[index] = replaced
         else:
             relative = difference / abs(stored_value) if stored_value else math.inf
-            notes.append(f"glued {name}: fresh {fresh_value!r}, stored {stored_value!r}, "
-                         f"relative difference {relative:.2g} > 3 * rtol = {3 * rtol:g}")
-            outputs.append(output)
-    return outputs, notes
+            problems.append(f"glued {name}: fresh {fresh_value!r}, stored {stored_value!r}, "
+                            f"relative difference {relative:.2g} > 3 * rtol = {3 * rtol:g}")
+    return outputs, problems

@@ -112,6 +112,13 @@ def test_plain_text_is_the_float_repr():
     assert bundle["text/plain"] == repr(0.1)
 
 
+def nbval_fails(fresh, stored):
+    """Whether nbval, with the book's conftest.py, fails a cell: a problem reported, or
+    outputs that differ after reconciliation (nbval compares data exactly)."""
+    outputs, problems = reconcile_glued_numbers(fresh, stored)
+    return bool(problems) or [o["data"] for o in outputs] != [o["data"] for o in stored]
+
+
 def glued(published, name, value, rtol):
     published.clear()
     glue_number(name, value, rtol=rtol)
@@ -127,8 +134,8 @@ def test_a_value_within_its_accuracy_reproduces_and_one_outside_fails(published,
         outputs, notes = reconcile_glued_numbers([fresh], [stored])
         assert outputs == [stored] and notes == []
     fresh = glued(published, "v", value * (1 + 4 * rtol), rtol)
-    outputs, notes = reconcile_glued_numbers([fresh], [stored])
-    assert outputs == [fresh] and outputs != [stored] and "relative difference" in notes[0]
+    outputs, problems = reconcile_glued_numbers([fresh], [stored])
+    assert outputs == [fresh] and outputs != [stored] and "relative difference" in problems[0]
 
 
 @pytest.mark.parametrize("rtol", [MAX_RTOL, 1e-9, 1e-12])
@@ -140,23 +147,61 @@ def test_a_change_in_the_fifth_significant_digit_always_fails(published, rtol, v
     stored = glued(published, "v", value, rtol)
     for changed in (value + unit, value - unit):
         fresh = glued(published, "v", changed, rtol)
-        outputs, notes = reconcile_glued_numbers([fresh], [stored])
-        assert outputs != [stored] and notes
+        assert nbval_fails([fresh], [stored])
 
 
 def test_exact_values_bounds_and_changed_accuracies_are_compared_as_stored(published):
     stored = glued(published, "n", 12, 1e-12)
     fresh = glued(published, "n", 13, 1e-12)
-    assert reconcile_glued_numbers([fresh], [stored])[0] == [fresh]
+    assert reconcile_glued_numbers([fresh], [stored])[0] == [fresh] and nbval_fails([fresh], [stored])
+    # integers beyond 2**53 are compared as text, not as floats
+    stored = glued(published, "n", 123456789123456789, 1e-12)
+    fresh = glued(published, "n", 123456789123456788, 1e-12)
+    assert nbval_fails([fresh], [stored])
     stored = glued(published, "x", 0.5, 1e-9)
     fresh = glued(published, "x", 0.5, 1e-12)
-    outputs, notes = reconcile_glued_numbers([fresh], [stored])
-    assert outputs == [fresh] and "accuracy changed" in notes[0]
+    outputs, problems = reconcile_glued_numbers([fresh], [stored])
+    assert outputs == [fresh] and "name or accuracy" in problems[0]
     published.clear()
     glue_bound("b", 1e-17, 1e-15)
     glue_bound("b", 1e-17, 1e-14)
     first, second = (as_output(call) for call in published)
     assert reconcile_glued_numbers([second], [first])[0] == [second]
+    assert nbval_fails([second], [first])
+
+
+def test_a_value_moved_to_another_name_fails(published):
+    forward = glued(published, "forward", 0.5108256237659907, 1e-12)
+    reverse = glued(published, "reverse", 0.36806421286081, 1e-12)
+    swapped_forward = copy.deepcopy(forward)
+    swapped_reverse = copy.deepcopy(reverse)
+    swapped_forward["metadata"]["scrapbook"]["name"] = "reverse"
+    swapped_reverse["metadata"]["scrapbook"]["name"] = "forward"
+    assert not nbval_fails([forward, reverse], [forward, reverse])
+    assert nbval_fails([swapped_forward, swapped_reverse], [forward, reverse])
+    assert nbval_fails([reverse], [forward])  # a rename
+
+
+def test_an_accuracy_beyond_the_cap_in_an_output_is_refused(published):
+    stored = glued(published, "x", 1.0, 1e-6)
+    fresh = glued(published, "x", 1.2, 1e-6)
+    for outputs in (stored, fresh):
+        outputs["metadata"]["klbook"]["rtol"] = 0.1  # edited by hand, or by a chapter
+    assert nbval_fails([fresh], [stored])
+
+
+def test_only_the_glued_text_is_reconciled(published):
+    stored = glued(published, "x", 0.5, 1e-12)
+    fresh = glued(published, "x", 0.5 * (1 + 1e-12), 1e-12)
+    fresh["data"]["text/plain"] = "REGRESSED 0.7"
+    stored["data"]["text/plain"] = "0.5"
+    assert nbval_fails([fresh], [stored])
+
+
+def test_the_largest_float_is_stored_finite(published):
+    import sys
+
+    assert float(glued(published, "big", sys.float_info.max, 1e-9)["data"][TEXT]) == sys.float_info.max
 
 
 def test_other_outputs_pass_through_untouched():
@@ -197,5 +242,13 @@ def test_a_fifth_digit_change_of_any_glued_result_of_the_book_fails(path):
         for changed in (value + unit, value - unit):
             fresh = copy.deepcopy(output)
             fresh["data"][TEXT] = repr(changed)
-            outputs, notes = reconcile_glued_numbers([fresh], [output])
-            assert outputs == [fresh] and notes, output["metadata"]["scrapbook"]["name"]
+            assert nbval_fails([fresh], [output]), output["metadata"]["scrapbook"]["name"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_code_cell_is_stored_run(path):
+    # nbval skips a cell stored without an execution count (JupyterLab's "Clear Outputs"):
+    # only the install cell, which prints nothing where klbook is installed, may be unrun.
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code" and "klbook-install" not in cell["metadata"].get("tags", []):
+            assert cell.get("execution_count") is not None, cell["source"][:80]
