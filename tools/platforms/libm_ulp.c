@@ -1,8 +1,10 @@
 /* A stand-in for another platform's libm: LD_PRELOAD this library and the double-precision
- * elementary functions below return, for a share of their arguments, the other faithful
- * rounding of the exact value: glibc's result moved by one ulp towards the exact value
- * (found with the long double function), so the error stays below one ulp, as in every
- * libm worth the name, and exact results (exp2(3), log(1), pow(2, 10)) are never moved.
+ * elementary functions below return, for a share of their arguments, glibc's result moved
+ * by one ulp towards the exact value (found with the long double function): where glibc
+ * rounds correctly, the other faithful rounding, as a libm as accurate but rounding the
+ * other way would give; exact results (exp2(3), log(1), pow(2, 10)) are never moved. It
+ * does not emulate a libm less accurate than glibc (tgamma, lgamma and erfc err by up to
+ * a few ulps in glibc already).
  * Which arguments are moved is a hash of the argument's bits and of KLBOOK_ULP_SEED, so the
  * perturbed function is still a function (the same argument gives the same result within
  * a run) and each seed is a different "platform". KLBOOK_ULP_SHARE (default 0.25) is the
