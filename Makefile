@@ -130,15 +130,16 @@ MUTANTS_ARGS ?=
 mutants: setup
 	$(BIN)/python tools/mutants.py $(MUTANTS_ARGS)
 
-# Do the chapters reproduce on other CPUs? nbval under emulated platforms (numpy without
-# AVX-512 or AVX2, other OpenBLAS kernels, three libms that differ from glibc's by one ulp:
-# tools/platforms.py, about 5 minutes), then the tests that inject a regression into a stored
-# output and into klbook and check that nbval fails. Not part of `make test`; .ci/run runs it.
+# Does make checks pass on other CPUs? The chapters (nbval) and the unit tests and doctests
+# under emulated platforms (numpy without AVX-512 or AVX2, other OpenBLAS kernels, three
+# libms that differ from glibc's by one ulp: tools/platforms.py, about 10 minutes on two
+# cores), then the tests that inject a regression into a stored output and into klbook and
+# check that nbval fails. Not part of `make test`; .ci/run runs it.
 # The libm stand-in is compiled here, so this needs a C compiler (installed if missing).
 CC_BIN := $(firstword $(shell command -v cc gcc 2>/dev/null))
 platforms: setup
 	$(if $(CC_BIN),,$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y gcc libc6-dev)
-	$(BIN)/python tools/platforms.py --jobs $(JOBS)
+	$(BIN)/python tools/platforms.py --jobs $(JOBS) $(NBVAL) $(UNIT)
 	$(PYTEST) tests/test_injected_regression.py
 
 clean:

@@ -1,4 +1,10 @@
-"""pytest's configuration for the whole repository: how nbval compares glued numbers.
+"""pytest's configuration for the whole repository: deterministic Hypothesis examples, and
+how nbval compares glued numbers.
+
+Hypothesis draws its examples at random unless told otherwise, so a property test could
+pass on one run and fail on the next, or on a reader's machine: every test here runs the
+derandomized examples (the same on every run and every platform; `HYPOTHESIS_PROFILE=explore`
+draws fresh ones, for looking for counterexamples).
 
 nbval compares every stored output of a chapter with a fresh run, exactly. Numbers glued
 into the prose with klbook.notebook.glue_number carry the accuracy their cell establishes;
@@ -8,6 +14,18 @@ other outputs, and glued numbers that disagree, are compared as they are.
 """
 
 from __future__ import annotations
+
+import os
+
+try:
+    from hypothesis import settings as hypothesis_settings
+except ImportError:  # a test dependency; without it there are no property tests
+    hypothesis_settings = None
+
+if hypothesis_settings is not None:
+    hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+    hypothesis_settings.register_profile("explore", derandomize=False)
+    hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 try:
     from nbval.plugin import IPyNbCell

@@ -44,7 +44,12 @@ def _stored_text(value: float, rtol: float) -> str:
     """`value` with the significant digits `rtol` justifies, as a float literal."""
     if rtol == 0 or not math.isfinite(value) or value == 0:
         return repr(value)
-    digits = math.ceil(-math.log10(rtol)) + 1
+    # One more digit than the first decimal place rtol reaches: d + 1 for the smallest d
+    # with 10**-d <= rtol. Found by parsing decimal literals (correctly rounded everywhere),
+    # not by log10, whose last bit varies between platforms (log10(1e-12) may be
+    # -11.999999999999998 and ceil would give one digit less).
+    places = next(d for d in range(0, 400) if float(f"1e-{d}") <= rtol)
+    digits = min(places + 1, 17)
     rounded = float(f"{value:.{digits}g}")
     return repr(rounded) if math.isfinite(rounded) else repr(value)  # near the largest float
 
@@ -94,8 +99,9 @@ def glue_number(name: str, value: Any, *, rtol: float = 1e-12) -> None:
         tolerance of the assertion that checks it, or 1e-12 (the default) for a
         well-conditioned double-precision computation. 0 means exact (an exactly
         representable value every platform computes bit for bit). The value is stored
-        with ``ceil(-log10(rtol)) + 1`` significant digits, and nbval accepts a fresh
-        value within ``3 * rtol`` of the stored one.
+        with ``d + 1`` significant digits, ``d`` the first decimal place `rtol` reaches
+        (``10**-d <= rtol``; at most 17 digits), and nbval accepts a fresh value within
+        ``3 * rtol`` of the stored one.
 
     Raises
     ------

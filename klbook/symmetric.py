@@ -141,7 +141,7 @@ def js_divergence(p: ArrayLike, q: ArrayLike, *, base: float | None = None,
     >>> from klbook import js_divergence
     >>> round(float(js_divergence([0.5, 0.5], [0.1, 0.9])), 8)
     0.10174923
-    >>> float(js_divergence([1, 0], [0, 1], base=2))     # disjoint supports: 1 bit
+    >>> round(float(js_divergence([1, 0], [0, 1], base=2)), 15)   # disjoint supports: 1 bit
     1.0
     >>> js_divergence([[1, 1], [1, 3]], [1, 1], normalize=True).round(6)
     array([0.      , 0.033822])

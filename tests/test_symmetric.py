@@ -107,15 +107,24 @@ def test_js_of_a_tiny_probability_against_a_large_one():
 
 
 def _near_pairs(seed: int, count: int):
-    """Pairs with relative perturbations from 1e-16 to 1, sizes 2..40, mixed concentrations."""
+    """Pairs with relative perturbations from 1e-16 to 1, sizes 2..40, mixed concentrations.
+
+    The same pairs on every platform: the generator's uniform and normal draws are, its
+    Dirichlet draws and numpy's exp and power are not (they call the C library), so the
+    transformations are done in mpmath and rounded once."""
     rng = np.random.default_rng(seed)
+    to_float = np.vectorize(float)
     for _ in range(count):
         n = int(rng.integers(2, 41))
-        p = rng.dirichlet(np.full(n, rng.choice([0.1, 1.0, 10.0])))
-        p = np.maximum(p, 1e-300)
+        concentration = float(rng.choice([0.1, 1.0, 10.0]))
+        # u ** (1/a) over its sum: a stand-in for a Dirichlet(a) draw, as concentrated on a
+        # few entries for a = 0.1 and as even for a = 10
+        weights = [mpmath.power(mpmath.mpf(float(u)), 1 / mpmath.mpf(concentration))
+                   for u in rng.random(n)]
+        p = np.maximum(to_float(weights), 1e-300)
         p /= p.sum()
-        scale = 10.0 ** rng.uniform(-16, 0)
-        q = p * np.exp(scale * rng.standard_normal(n))
+        scale = mpmath.power(10, mpmath.mpf(float(rng.uniform(-16, 0))))
+        q = p * to_float([mpmath.exp(scale * float(z)) for z in rng.standard_normal(n)])
         q /= q.sum()
         yield p, q
 
@@ -274,3 +283,11 @@ def test_js_normalize_is_scale_invariant(pair, a, b):
     p, q = pair
     assert js_divergence(a * p, b * q, normalize=True) == pytest.approx(
         js_divergence(p, q), rel=1e-12, abs=1e-28)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: with totals far apart, normalize=True rounds "
+                   "the totals, and the divergence of a near pair loses about five digits")
+def test_js_normalize_far_totals_keeps_its_digits():
+    # Found by test_js_normalize_is_scale_invariant with fresh Hypothesis examples.
+    p, q = np.array([0.5000025, 0.4999975]), np.array([0.5, 0.5])
+    assert relative_error(js_divergence(3.0 * p, q, normalize=True), reference_js(p, q)) < 1e-14

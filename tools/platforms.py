@@ -14,12 +14,14 @@ machine:
   arguments chosen by a hash of the argument and a seed, so each seed is another libm.
 
 Each setting first proves that it is in effect (a probe fails if numpy kept its
-AVX-512 loops, OpenBLAS its kernel, or libm its values), then runs the chapters'
-nbval tests. The script prints a table of settings and failing cells and exits non-zero
-if any setting fails or is not in effect.
+AVX-512 loops, OpenBLAS its kernel, or libm its values), then runs the tests: the
+chapters' nbval tests, and the unit tests and doctests (whose accuracy claims and printed
+values must hold on every platform too). The script prints a table of settings and failing
+tests and exits non-zero if any setting fails or is not in effect.
 
-Usage: ``python tools/platforms.py [--jobs N] [--only NAME ...] [--extra-seeds K]
-[notebooks ...]``.
+Usage: ``python tools/platforms.py [--jobs N] [--only NAME,...] [--extra-seeds K]
+[PYTEST ARGUMENTS ...]``; by default the tests are ``--nbval --nbval-current-env chapters``
+(``make platforms`` passes the chapters and the unit tests and doctests of ``make checks``).
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def extra_settings(count: int) -> list[Setting]:
     return settings
 
 
-# Run in each setting before the notebooks: prints what is in effect, as JSON.
+# Run in each setting before the tests: prints what is in effect, as JSON.
 PROBE = r"""
 import ctypes, glob, json, math, os
 import numpy as np
@@ -157,13 +159,12 @@ def check_in_effect(setting: Setting, reference: dict) -> list[str]:
     return problems
 
 
-def run_notebooks(setting: Setting, notebooks: list[str], jobs: int) -> tuple[list[str], int, float]:
-    """Failing cells, cells run, and seconds taken, of nbval under `setting`."""
+def run_tests(setting: Setting, pytest_args: list[str], jobs: int) -> tuple[list[str], int, float]:
+    """Failing tests, tests run, and seconds taken, of pytest under `setting`."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "-n", str(jobs), "--dist", "loadfile", "--nbval", "--nbval-current-env",
-                   f"--junitxml={report}", *notebooks]
+                   "-n", str(jobs), "--dist", "loadfile", f"--junitxml={report}", *pytest_args]
         start = time.perf_counter()
         subprocess.run(command, cwd=ROOT, env=setting.environment(),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -181,11 +182,12 @@ def run_notebooks(setting: Setting, notebooks: list[str], jobs: int) -> tuple[li
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--only", nargs="*", help="names of the settings to run")
+    parser.add_argument("--only", type=lambda text: text.split(","), default=None,
+                        metavar="NAME[,NAME...]", help="names of the settings to run")
     parser.add_argument("--extra-seeds", type=int, default=0, metavar="K",
                         help="also run K more libms, each moving half of the arguments")
-    parser.add_argument("notebooks", nargs="*", default=["chapters"])
-    args = parser.parse_args(argv)
+    args, pytest_args = parser.parse_known_args(argv)
+    pytest_args = pytest_args or ["--nbval", "--nbval-current-env", "chapters"]
 
     build_shim()
     every = SETTINGS + extra_settings(args.extra_seeds)
@@ -201,13 +203,13 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             rows.append((setting, ["not in effect: " + "; ".join(problems)], 0, 0.0))
             continue
-        failing, total, seconds = run_notebooks(setting, args.notebooks, args.jobs)
+        failing, total, seconds = run_tests(setting, pytest_args, args.jobs)
         failed |= bool(failing) or total == 0
         rows.append((setting, failing, total, seconds))
-        print(f"{setting.name:8} {len(failing):3} of {total} cells fail  ({seconds:.0f} s)",
+        print(f"{setting.name:8} {len(failing):3} of {total} tests fail  ({seconds:.0f} s)",
               flush=True)
 
-    print("\nsetting   failing cells   description")
+    print("\nsetting   failing tests   description")
     for setting, failing, total, _ in rows:
         print(f"{setting.name:8}  {len(failing):3} of {total:4}   {setting.description}")
         for cell in failing:

@@ -43,21 +43,32 @@ static uint64_t mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* `result` is glibc's value, `precise` the long double one (64-bit significand). */
-static double perturb(double x, double y, double result, long double precise) {
+/* `result` is glibc's value, `precise` the long double one (64-bit significand); the
+ * decision to move it is a hash of `key` (the argument's bits) and of `y`. */
+static double perturb(uint64_t key, double y, double result, long double precise) {
     if (!initialised) init();
     if (!isfinite(result) || result == 0.0 || !isfinite(precise)) return result;
     if ((long double)result == precise) return result; /* exact: every libm returns it */
-    uint64_t bx, by;
-    memcpy(&bx, &x, 8);
+    uint64_t by;
     memcpy(&by, &y, 8);
-    uint64_t h = mix(bx ^ mix(by ^ mix(seed_bits)));
+    uint64_t h = mix(key ^ mix(by ^ mix(seed_bits)));
     if (h >= threshold) return result;
     double moved = nextafter(result, precise > (long double)result ? INFINITY : -INFINITY);
     return isfinite(moved) ? moved : result;
 }
 
-#define UNARY(name)                                                          \
+static uint64_t bits(double x) {
+    uint64_t b;
+    memcpy(&b, &x, 8);
+    return b;
+}
+
+/* A logarithm decides by the significand alone: every libm reduces log(2^k m) to
+ * k log 2 + log m, so log(1/2) is -log(2) and log(2^k) is k log 2 rounded, on every
+ * platform; a hash of the whole argument would break that symmetry, which no libm does. */
+static uint64_t significand_bits(double x) { return bits(x) & ((1ULL << 52) - 1); }
+
+#define FUNCTION(name, key)                                                  \
     double name(double x) {                                                  \
         static double (*real)(double);                                       \
         static long double (*precise)(long double);                          \
@@ -65,8 +76,10 @@ static double perturb(double x, double y, double result, long double precise) {
             real = (double (*)(double))dlsym(RTLD_NEXT, #name);              \
             precise = (long double (*)(long double))dlsym(RTLD_NEXT, #name "l"); \
         }                                                                    \
-        return perturb(x, 0.0, real(x), precise(x));                         \
+        return perturb(key(x), 0.0, real(x), precise(x));                    \
     }
+#define UNARY(name) FUNCTION(name, bits)
+#define LOGARITHM(name) FUNCTION(name, significand_bits)
 
 #define BINARY(name)                                                              \
     double name(double x, double y) {                                             \
@@ -76,13 +89,13 @@ static double perturb(double x, double y, double result, long double precise) {
             real = (double (*)(double, double))dlsym(RTLD_NEXT, #name);           \
             precise = (long double (*)(long double, long double))dlsym(RTLD_NEXT, #name "l"); \
         }                                                                         \
-        return perturb(x, y, real(x, y), precise(x, y));                          \
+        return perturb(bits(x), y, real(x, y), precise(x, y));                    \
     }
 
-UNARY(log)
+LOGARITHM(log)
 UNARY(log1p)
-UNARY(log2)
-UNARY(log10)
+LOGARITHM(log2)
+LOGARITHM(log10)
 UNARY(exp)
 UNARY(expm1)
 UNARY(exp2)
