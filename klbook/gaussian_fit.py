@@ -10,13 +10,16 @@ Fitting ``q = N(m, s^2)`` to a mixture ``p`` by minimising
   ``H(q) = log(2 pi e s^2) / 2``; the expectation is computed here by
   Gauss–Hermite quadrature, so the objective is deterministic and smooth, and
   it is minimised with :func:`scipy.optimize.minimize` from several starting
-  points, with its exact gradient (:func:`reverse_kl_gradient`). For
-  well-separated modes it has one local minimum per mode — *mode seeking*.
+  points, with its exact gradient (:func:`reverse_kl_gradient`), then refined by
+  Newton steps on that gradient. It has a local minimum near each well-separated
+  mode — *mode seeking* — and may have a broad one between modes.
 
 All divergences are in nats.
 """
 
 from __future__ import annotations
+
+import math
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -356,8 +359,9 @@ def reverse_kl_gradient(mixture: GaussianMixture, mean: ArrayLike, scale: ArrayL
 class GaussianFit:
     """A stationary point of the reverse divergence found by :func:`fit_reverse_kl`.
 
-    ``q = N(mean, scale^2)``. BFGS lowers the objective at every step, so it ends at a
-    local minimum unless it starts on a saddle point or a ridge; :func:`fit_reverse_kl`
+    ``q = N(mean, scale^2)``. BFGS lowers the objective at every step, so from a typical
+    start it ends near a local minimum; the Newton steps that follow do not check descent,
+    so a start at or very near a saddle point returns the saddle. :func:`fit_reverse_kl`
     checks only that the gradient vanishes, not the curvature.
     """
 
@@ -378,10 +382,10 @@ def fit_reverse_kl(mixture: GaussianMixture, starts: ArrayLike, *,
     gradient: BFGS's line search compares values of the objective, whose
     rounding errors stall it once the gradient is near 1e-8, while Newton's
     method needs only the gradient and takes it to its rounding level (the
-    result must have a gradient below 1e-10). BFGS is a descent method, so the
-    points it reaches are local minima in practice, but only the gradient is
-    checked: confirm a minimum by its curvature (the Hessian's eigenvalues)
-    where it matters. Results closer than `tolerance` (relative to the
+    result must have a gradient below 1e-10). BFGS is a descent method, so from
+    a typical start the point reached is a local minimum, but only the gradient
+    is checked (a start near a saddle point returns the saddle): confirm a
+    minimum by its curvature (the Hessian's eigenvalues) where it matters. Results closer than `tolerance` (relative to the
     mixture's standard deviation) are merged.
 
     Parameters
@@ -433,12 +437,20 @@ def fit_reverse_kl(mixture: GaussianMixture, starts: ArrayLike, *,
     spread = float(np.sqrt(mixture.variance))
     found: list[dict] = []
     for start in starts:
-        result = optimize.minimize(objective, [start[0], np.log(start[1])], jac=True,
-                                   method="BFGS", options={"gtol": 1e-10})
-        theta = _newton_on_gradient(gradient, np.asarray(result.x, dtype=np.float64))
-        if not np.isfinite(theta).all() or np.max(np.abs(gradient(theta))) > 1e-10:
-            raise ValueError(f"the fit from {tuple(start)} did not converge: {result.message}")
-        mean, scale = float(theta[0]), float(np.exp(theta[1]))
+        failure = f"the fit from {tuple(float(v) for v in start)} did not converge"
+        # A run that diverges overflows exp(log scale); it is reported below, not warned of.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                result = optimize.minimize(objective, [start[0], np.log(start[1])], jac=True,
+                                           method="BFGS", options={"gtol": 1e-10})
+                theta = _newton_on_gradient(gradient, np.asarray(result.x, dtype=np.float64))
+            except ValueError:  # the line search left the representable scales
+                raise ValueError(f"{failure}: the scale left the range of doubles") from None
+            mean, scale = float(theta[0]), float(np.exp(theta[1]))
+            # a NaN gradient (a scale that overflowed) must fail too: "not <=", not ">"
+            if not (math.isfinite(mean) and 0 < scale < math.inf
+                    and np.max(np.abs(gradient(theta))) <= 1e-10):
+                raise ValueError(f"{failure}: {result.message}")
         for fit in found:
             if abs(fit["mean"] - mean) + abs(fit["scale"] - scale) <= tolerance * spread:
                 fit["starts"].append((float(start[0]), float(start[1])))
