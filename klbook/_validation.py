@@ -26,6 +26,9 @@ def as_real_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
         raise TypeError(f"{name} must hold numbers, not booleans")
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype.kind in "USVMm":
+        # numpy would parse "1e-3" as a number and a date as days: text is not a number
+        raise TypeError(f"{name} must be numeric, got {arr.dtype} values")
     if arr.dtype.kind == "O":
         # Python numbers (Fraction, SymPy Rational, Decimal) are fine; None, strings and
         # booleans would otherwise become NaN, a parse, or 0/1 without a word.

@@ -286,6 +286,8 @@ def test_bad_values_raise_value_error_naming_argument(call, name):
 
 @pytest.mark.parametrize("call, name", [
     (lambda: kl_normal("zero", 1, 0, 1), "mu1"),
+    (lambda: kl_normal(0, "1e-3", 0, 1), "sigma1"),     # text that numpy would parse
+    (lambda: kl_normal(0, 1, np.array(["2020-01-01"], dtype="M8[D]"), 1), "mu2"),
     (lambda: kl_exponential(1.0, True), "rate2"),
     (lambda: kl_bernoulli(0.5, 1j), "b"),
 ])

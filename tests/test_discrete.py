@@ -158,6 +158,8 @@ BAD_DISTRIBUTIONS = [
     ([0.6, 0.6, 0.0], ValueError, "sum to 1"),
     ([[0.5, 0.5], [0.4, 0.4]], ValueError, "sum to 1"),
     (["a", "b"], TypeError, "numeric"),
+    (["0.5", "0.5"], TypeError, "numeric"),    # text that numpy would parse
+    (np.array([b"0.5", b"0.5"]), TypeError, "numeric"),
     ([None, 0.5], TypeError, "numeric"),
     ([1j, 0.5], TypeError, "complex"),
     ([True, False], TypeError, "boolean"),
