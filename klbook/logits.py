@@ -55,12 +55,18 @@ def _log_softmax_last(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """log softmax along the last axis, without overflow and without losing tiny tails."""
     top = np.argmax(z, axis=-1)[..., np.newaxis]
     largest = np.take_along_axis(z, top, axis=-1)
-    shifted = z - largest                      # every entry <= 0: exp cannot overflow
+    with np.errstate(over="ignore"):
+        shifted = z - largest                  # every entry <= 0: exp cannot overflow
     # The rounding error of z - largest, recovered exactly (Knuth's two-sum): a shift of
     # d ~ -700 is rounded by up to 6e-14, which exp would turn into a relative error of
     # 6e-14 in a tail that log1p then passes on to the loss of the top class.
-    b_virtual = shifted - z
-    rounding = (z - (shifted - b_virtual)) + (-largest - b_virtual)
+    # A spread beyond the double range makes the shift -inf (exact log-probability below
+    # -1.8e308: -inf is its rounding); its exp is 0 and needs no correction, while the
+    # two-sum would give inf - inf.
+    with np.errstate(invalid="ignore"):
+        b_virtual = shifted - z
+        rounding = (z - (shifted - b_virtual)) + (-largest - b_virtual)
+    rounding[~np.isfinite(shifted)] = 0.0
     others = np.exp(shifted)
     others += others * rounding
     np.put_along_axis(others, top, 0.0, axis=-1)  # the maximiser contributes the "1" of log1p
@@ -223,8 +229,10 @@ def softmax_cross_entropy(labels: ArrayLike, logits: ArrayLike, *, base: float |
     """
     log_base = _validation.check_base(base)
     y, log_q = _prepare(labels, logits, axis, normalize)
-    # -y * log q >= 0 termwise: the sum has no cancellation. Terms with y = 0 are 0.
-    total = 0.0 - np.sum(np.where(y > 0, y * log_q, 0.0), axis=-1)  # 0.0 - : no "-0.0"
+    # -y * log q >= 0 termwise: the sum has no cancellation. Terms with y = 0 are 0 (also
+    # where log q is -inf, beyond the double range: 0 * -inf is not evaluated into them).
+    with np.errstate(invalid="ignore"):
+        total = 0.0 - np.sum(np.where(y > 0, y * log_q, 0.0), axis=-1)  # 0.0 - : no "-0.0"
     return _validation.finish(total, log_base)
 
 

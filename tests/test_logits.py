@@ -338,3 +338,13 @@ def test_permuting_classes_changes_nothing(z, data):
     perm = np.asarray(perm)
     assert softmax_kl_divergence(y[perm], z[perm]) == pytest.approx(
         softmax_kl_divergence(y, z), rel=1e-12, abs=1e-300)
+
+
+def test_a_spread_beyond_the_double_range_gives_the_rounded_log_probabilities(recwarn):
+    # log softmax of (9e307, -9e307) is (0, -1.8e308): the second rounds to -inf, and its
+    # probability to 0. It was NaN (the two-sum correction computed inf - inf).
+    assert log_softmax([9e307, -9e307]).tolist() == [0.0, -np.inf]
+    assert softmax([9e307, -9e307]).tolist() == [1.0, 0.0]
+    assert log_softmax([[1e308, -1e308, 0.0]]).tolist() == [[0.0, -np.inf, -1e308]]
+    assert float(softmax_cross_entropy([1.0, 0.0], [9e307, -9e307])) == 0.0
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
