@@ -113,6 +113,11 @@ def _weighted_phi(p: NDArray[np.float64], q: NDArray[np.float64],
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         offset = difference / p
         value = p * _phi(offset, _log_ratio(q, p))
+        # q / p beyond the double range (p subnormal next to q): the term is q - p plus
+        # p log(p/q), a tiny correction, with nothing to cancel; phi(inf) would give inf.
+        far = ~np.isfinite(offset) & (p > 0) & (q > 0)
+        if far.any():
+            value = np.where(far, (q - p) + p * (np.log(p) - np.log(q)), value)
     value = np.where(p == 0, q, value)
     return np.where((q == 0) & (p > 0), np.inf, value)
 

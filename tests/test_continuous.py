@@ -400,3 +400,20 @@ def test_bernoulli_agrees_with_monte_carlo(a, b):
 def test_gamma_and_beta_agree_with_monte_carlo(a, b, c, d):
     _within_four_stderr(Gamma(a, b), Gamma(c, d), kl_gamma(a, b, c, d), 15)
     _within_four_stderr(Beta(a, b * 2), Beta(c, d * 2), kl_beta(a, b * 2, c, d * 2), 16)
+
+
+@pytest.mark.parametrize("a, b", [(1e-320, 0.5), (5e-324, 0.9), (1e-310, 1e-5), (2e-308, 0.3)])
+def test_bernoulli_with_a_subnormal_success_probability_is_finite_and_accurate(a, b):
+    # b / a overflows a double; the divergence is about log(1/(1 - b)), not inf.
+    with mp.workdps(50):
+        A, B = mp.mpf(a), mp.mpf(b)
+        exact = A * mp.log(A / B) + (1 - A) * mp.log((1 - A) / (1 - B))
+    assert float(kl_bernoulli(a, b)) == pytest.approx(float(exact), rel=4e-16)
+
+
+@pytest.mark.parametrize("rate1, rate2", [(1e-320, 1.0), (5e-324, 3.0), (1e-310, 1e-3)])
+def test_poisson_with_a_subnormal_rate_is_finite_and_accurate(rate1, rate2):
+    with mp.workdps(50):
+        L1, L2 = mp.mpf(rate1), mp.mpf(rate2)
+        exact = L1 * mp.log(L1 / L2) - L1 + L2
+    assert float(kl_poisson(rate1, rate2)) == pytest.approx(float(exact), rel=4e-16)
