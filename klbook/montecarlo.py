@@ -4,12 +4,30 @@ Given samples :math:`x_i \sim P` and the log-densities of both distributions
 there, write :math:`\log r_i = \log q(x_i) - \log p(x_i)`. Three per-sample
 estimators of :math:`D(P\,\|\,Q)` are in use (Schulman, "Approximating KL divergence", 2020):
 
-* ``k1`` :math:`= -\log r`: unbiased, but negative for many samples and of
-  high variance when P and Q are close;
-* ``k2`` :math:`= \tfrac12 (\log r)^2`: non-negative and of low variance, but
-  biased (its mean is an f-divergence that agrees with KL only to second order);
-* ``k3`` :math:`= (r - 1) - \log r = \varphi(r)`: unbiased, because
-  :math:`\mathbb E_P[r - 1] = 0`, and non-negative for every sample.
+* ``k1`` :math:`= -\log r`: unbiased, but negative for the samples where
+  :math:`q > p`;
+* ``k2`` :math:`= \tfrac12 (\log r)^2`: non-negative, but biased: its mean
+  :math:`\tfrac12\mathbb E_P[(\log r)^2]` agrees with the divergence only to
+  second order in :math:`\log r`;
+* ``k3`` :math:`= (r - 1) - \log r = \varphi(r)`: non-negative for every
+  sample. Since :math:`\mathbb E_P[r] = Q(p > 0)`, its mean is
+  :math:`D(P\,\|\,Q) - Q(p = 0)`. When the divergence is finite, ``k3`` is
+  therefore unbiased exactly when :math:`Q \ll P` (Q puts no mass where
+  p = 0), and otherwise underestimates the divergence by the mass Q puts there.
+
+``k3 = k1 + (r - 1)`` is ``k1`` plus a control variate (of mean zero when
+:math:`Q \ll P`) with the fixed coefficient 1. The coefficient that minimises
+the variance, :math:`c^* = -\operatorname{Cov}(k_1, r)/\operatorname{Var}(r)`,
+is not 1 in general, and ``k3`` has the smaller variance exactly when
+:math:`c^* > 1/2`. For :math:`P = \mathcal N(0, 1)` and
+:math:`Q = \mathcal N(\mu, 1)`, :math:`\operatorname{Var} k_1 = \mu^2` and
+:math:`\operatorname{Var} k_3 = e^{\mu^2} - 1 - \mu^2`: ``k3`` is much quieter
+for small :math:`\mu` (its variance is :math:`\mu^4/2 + O(\mu^6)`), and noisier
+once :math:`|\mu|` exceeds about 1.12, the positive root of
+:math:`e^{\mu^2} = 1 + 2\mu^2`. The variance of ``k3`` is infinite when
+:math:`\mathbb E_P[r^2] = \int q^2/p` is (for two normals, when
+:math:`\sigma_Q^2 \ge 2\sigma_P^2`), and its standard error is then
+meaningless.
 """
 
 from __future__ import annotations
@@ -64,8 +82,10 @@ def kl_samples(log_p: ArrayLike, log_q: ArrayLike, estimator: str = "k3") -> NDA
     Returns
     -------
     ndarray
-        One value per sample; their mean estimates the divergence (``k2``:
-        with a bias).
+        One value per sample; their mean estimates the divergence: ``k1``
+        without bias, ``k3`` without bias when Q is absolutely continuous
+        with respect to P (and biased low by Q's mass where p = 0
+        otherwise), ``k2`` with a bias.
 
     Raises
     ------
@@ -115,7 +135,7 @@ def kl_samples(log_p: ArrayLike, log_q: ArrayLike, estimator: str = "k3") -> NDA
 
 def estimate_kl(log_p: ArrayLike, log_q: ArrayLike, *, estimator: str = "k3",
                 base: float | None = None) -> MonteCarloEstimate:
-    """Mean of :func:`kl_samples` and its standard error ``std(ddof=1) / sqrt(n)``.
+    r"""Mean of :func:`kl_samples` and its standard error ``std(ddof=1) / sqrt(n)``.
 
     Parameters
     ----------
@@ -129,8 +149,10 @@ def estimate_kl(log_p: ArrayLike, log_q: ArrayLike, *, estimator: str = "k3",
     Returns
     -------
     MonteCarloEstimate
-        ``(estimate, stderr, n)``. For ``k2`` the standard error measures the
-        spread only, not the bias.
+        ``(estimate, stderr, n)``. The standard error measures the spread
+        only, not a bias (that of ``k2``, or of ``k3`` when Q puts mass where
+        p = 0), and means nothing when the estimator's variance is infinite
+        (``k3`` when :math:`\int q^2/p` is).
 
     Examples
     --------
@@ -162,7 +184,9 @@ def kl_monte_carlo(p, q, n: int, *, rng: np.random.Generator, estimator: str = "
     rng : numpy.random.Generator
         The source of randomness (seed it for reproducible results).
     estimator : {"k1", "k2", "k3"}
-        Which estimator.
+        Which estimator. The default, ``k3``, is unbiased only when `q`
+        puts no mass where `p` has density 0, and its variance may exceed
+        that of ``k1`` (see the module docstring).
     base : float, optional
         Logarithm base of the unit.
 

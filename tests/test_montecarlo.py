@@ -1,5 +1,7 @@
 """Tests of klbook.montecarlo: the three estimators and the quadrature check."""
 
+import functools
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -37,7 +39,8 @@ def _exact_normal_kl(m1, s1, m2, s2):
 
 @pytest.mark.parametrize("estimator", ["k1", "k3"])
 def test_unbiased_estimators_cover_the_truth(estimator):
-    # sigma1 < sigma2 keeps E_p[r**2] finite, so k3's standard error is meaningful too
+    # sigma_q**2 = 1.69 < 2 sigma_p**2 keeps E_p[r**2] finite, so k3's standard error is
+    # meaningful too; Q << P, so k3 is unbiased
     truth = _exact_normal_kl(0.0, 1.0, 0.5, 1.3)
     covered = 0
     for seed in range(40):
@@ -91,3 +94,92 @@ def test_estimate_units_and_errors():
 ])
 def test_quadrature_matches_exact_values(p, q, lower, upper, exact):
     assert kl_quadrature(p, q, lower, upper) == pytest.approx(float(exact), rel=1e-10)
+
+
+# --- k3: its mean when Q is not << P, and its variance against k1's -------------------------
+
+
+def test_k3_is_biased_low_by_the_mass_q_puts_where_p_is_zero_uniform_pair():
+    # P = U(0, 1), Q = U(0, 2): r = 1/2 on the support of P, D(P || Q) = log 2, and Q puts
+    # mass 1/2 on (1, 2], where p = 0; every k3 is log 2 - 1/2, below D by exactly that mass
+    x = Beta(1.0, 1.0).sample(np.random.default_rng(0), 1_000)       # U(0, 1)
+    log_p, log_q = Beta(1.0, 1.0).log_prob(x), np.full_like(x, -np.log(2.0))
+    k1 = estimate_kl(log_p, log_q, estimator="k1").estimate
+    k3 = estimate_kl(log_p, log_q, estimator="k3").estimate
+    assert k1 == pytest.approx(float(mp.log(2)), rel=1e-15)
+    assert k3 == pytest.approx(float(mp.log(2) - mp.mpf(1) / 2), rel=1e-14)
+
+
+def test_k3_is_biased_low_by_the_mass_q_puts_where_p_is_zero_sampled():
+    # P = U(0, 1) (Beta(1, 1)), Q = N(0, 1): D = E_P[x**2 / 2] + log(2 pi) / 2 = 1/6 + log(2 pi)/2,
+    # and Q puts mass m = 1 - (Phi(1) - Phi(0)) outside [0, 1]
+    truth = mp.mpf(1) / 6 + mp.log(2 * mp.pi) / 2
+    mass = 1 - (mp.ncdf(1) - mp.ncdf(0))
+    p, q = Beta(1.0, 1.0), Normal(0.0, 1.0)
+    k1 = kl_monte_carlo(p, q, 20_000, rng=np.random.default_rng(3), estimator="k1")
+    k3 = kl_monte_carlo(p, q, 20_000, rng=np.random.default_rng(3), estimator="k3")
+    assert abs(k1.estimate - float(truth)) <= 4 * k1.stderr
+    assert abs(k3.estimate - float(truth - mass)) <= 4 * k3.stderr
+    assert k3.estimate < float(truth) - 100 * k3.stderr
+
+
+@functools.lru_cache
+def _normal_pair_moments(mu):
+    """Variance and fourth central moment of k1 and k3 for P = N(0, 1), Q = N(mu, 1).
+
+    By 20-digit quadrature of the definitions (log r = mu x - mu**2 / 2, mean mu**2 / 2),
+    independently of the closed forms; the peaks of r**k p, at x = k mu, are break points.
+    """
+    with mp.workdps(20):
+        mu = mp.mpf(mu)
+        deviations = {"k1": lambda t: -mu * t,
+                      "k3": lambda t: mp.expm1(mu * t - mu ** 2 / 2) - mu * t}
+        points = [-mp.inf, 0, mu, 2 * mu, 4 * mu, mp.inf]
+        moments = {}
+        for name, deviation in deviations.items():
+            variance, fourth = (mp.quad(lambda t: mp.npdf(t) * deviation(t) ** power, points)
+                                for power in (2, 4))
+            moments[name] = (variance, fourth)
+        return moments
+
+
+@pytest.mark.parametrize("mu", [0.05, 0.3, 1.0, 1.3])
+def test_the_variance_formulas_against_quadrature(mu):
+    moments = _normal_pair_moments(mu)
+    with mp.workdps(20):
+        m = mp.mpf(mu)
+        assert moments["k1"][0] == pytest.approx(m ** 2, rel=1e-16)
+        assert moments["k3"][0] == pytest.approx(mp.expm1(m ** 2) - m ** 2, rel=1e-16)
+
+
+def test_k3_is_noisier_than_k1_beyond_the_root_of_exp_t_equals_1_plus_2t():
+    with mp.workdps(30):
+        crossing = mp.sqrt(mp.findroot(lambda t: mp.expm1(t) - 2 * t, 1.25))
+        assert round(float(crossing), 2) == 1.12                    # the module docstring
+        for mu, k3_quieter in ((crossing * 0.99, True), (crossing * 1.01, False)):
+            moments = _normal_pair_moments(float(mu))
+            assert (moments["k3"][0] < moments["k1"][0]) is k3_quieter
+        # near mu = 0 the variance of k3 is mu**4 / 2 + O(mu**6)
+        small = 1e-3
+        assert _normal_pair_moments(small)["k3"][0] / (mp.mpf(small) ** 4 / 2) == pytest.approx(
+            1, rel=1e-5)
+
+
+@pytest.mark.parametrize("mu", [0.3, 1.0, 1.3])
+def test_the_variances_of_k1_and_k3_in_a_large_sample(mu):
+    # Var k1 = mu**2 and Var k3 = e**(mu**2) - 1 - mu**2, checked on kl_samples's values;
+    # the standard error of a sample variance is sqrt((m4 - var**2) / n), m4 the fourth
+    # central moment
+    n = 400_000
+    x = Normal(0.0, 1.0).sample(np.random.default_rng(17), n)
+    log_p, log_q = Normal(0.0, 1.0).log_prob(x), Normal(mu, 1.0).log_prob(x)
+    moments = _normal_pair_moments(mu)
+    exact = {"k1": mu ** 2, "k3": float(mp.expm1(mp.mpf(mu) ** 2) - mp.mpf(mu) ** 2)}
+    sample = {}
+    for name in ("k1", "k3"):
+        variance, fourth = (float(v) for v in moments[name])
+        standard_error = np.sqrt((fourth - variance ** 2) / n)
+        sample[name] = kl_samples(log_p, log_q, name).var(ddof=1)
+        assert abs(sample[name] - exact[name]) <= 5 * standard_error
+    # on which side of the crossing: k3 quieter at 0.3 and 1.0, noisier at 1.3
+    assert bool(sample["k3"] < sample["k1"]) == (mu < 1.12)
