@@ -8,7 +8,8 @@ The top level holds the discrete core; topics live in their own modules:
 * :mod:`klbook.gaussian_fit` — forward and reverse KL fits of a Gaussian to a 1-D mixture;
 * :mod:`klbook.continuous` — closed forms between parametric families (normal, gamma, ...);
 * :mod:`klbook.distributions` — distribution objects and the closed-form dispatch by type pair;
-* :mod:`klbook.montecarlo` — the k1, k2, k3 estimators and quadrature checks.
+* :mod:`klbook.montecarlo` — the k1, k2, k3 estimators and quadrature checks;
+* :mod:`klbook.conditioning` — the condition number of the divergence.
 """
 
 from klbook.discrete import cross_entropy, entropy, kl_divergence

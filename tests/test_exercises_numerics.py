@@ -14,6 +14,7 @@ import sympy as sp
 from klbook.exercises import CheckFailed
 from klbook.exercises.numerics import (check_bernoulli_leading, check_difference_is_exact,
                                        check_kl_bernoulli, check_kl_from_logits,
+                                       check_logits_condition, check_logits_forward_error,
                                        check_sterbenz_counterexample)
 
 
@@ -227,3 +228,110 @@ def test_check_kl_from_logits_on_the_unfinished_stub():
 
     with pytest.raises(CheckFailed, match="not written yet"):
         check_kl_from_logits(kl_from_logits)
+
+
+# --- ex-num-logits: the condition number and the forward error -------------------------------
+
+Y3 = [1 / 3, 1 / 3, 1 / 3]
+Z3 = [1000.0, 1000.0, 1000.0 - 1e-6]
+
+
+def logits_pair_mp():
+    """The normalised labels, the logits, softmax(z) and D, at 50 digits from the doubles."""
+    y = [mpmath.mpf(v) for v in Y3]
+    y = [v / mpmath.fsum(y) for v in y]
+    z = [mpmath.mpf(v) for v in Z3]
+    lse = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in z))
+    q = [mpmath.exp(v - lse) for v in z]
+    d = mpmath.fsum(a * mpmath.log(a / b) for a, b in zip(y, q))
+    return y, z, q, d
+
+
+def kappa_z_mp():
+    # dD/dz_j = q_j - y_j, so z_j dD/dz_j / D summed in absolute value
+    y, z, q, d = logits_pair_mp()
+    return float(mpmath.fsum(abs(v) * abs(b - a) for v, a, b in zip(z, y, q)) / d)
+
+
+def test_check_logits_condition_passes_the_condition_number(capsys):
+    check_logits_condition(kappa_z_mp())
+    out = capsys.readouterr().out
+    assert out.startswith("logits_condition is kappa_z = 4.0e+09")
+
+
+def test_the_condition_number_is_about_four_times_the_logits_over_delta():
+    # q_j - y_j is about delta/9, delta/9, -2 delta/9 and D about delta^2 / 9
+    assert kappa_z_mp() == pytest.approx(4 * 1000 / 1e-6, rel=1e-6)
+
+
+def test_check_logits_condition_names_the_differences():
+    y, z, q, d = logits_pair_mp()
+    top = max(z)
+    kappa_w = float(mpmath.fsum(abs(v - top) * abs(b - a) for v, a, b in zip(z, y, q)) / d)
+    with pytest.raises(CheckFailed, match="differences z_j - max z"):
+        check_logits_condition(kappa_w)
+
+
+def test_check_logits_condition_names_the_labels():
+    y, z, q, d = logits_pair_mp()
+    kappa_y = float(mpmath.fsum(a * abs(mpmath.log(a / b) - d) for a, b in zip(y, q)) / d)
+    with pytest.raises(CheckFailed, match="perturbations of the labels"):
+        check_logits_condition(kappa_y)
+
+
+def test_check_logits_condition_names_a_missing_division():
+    y, z, q, d = logits_pair_mp()
+    with pytest.raises(CheckFailed, match="divided by D"):
+        check_logits_condition(float(mpmath.fsum(abs(v) * abs(b - a) for v, a, b in zip(z, y, q))))
+
+
+def test_check_logits_condition_names_the_reciprocal_and_other_values():
+    with pytest.raises(CheckFailed, match="reciprocal"):
+        check_logits_condition(1 / kappa_z_mp())
+    with pytest.raises(CheckFailed, match="expected 3999999785.88, got 4100000000"):
+        check_logits_condition(4.1e9)
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check_logits_condition(...)
+
+
+def lse_form(y, z):
+    """The log-sum-exp form in plain Python doubles (math.log, math.exp)."""
+    top = max(z)
+    lse = top + math.log(math.fsum(math.exp(v - top) for v in z))
+    return sum(a * (math.log(a) - (v - lse)) for a, v in zip(y, z) if a > 0)
+
+
+def forward_error_mp(function):
+    y, z, q, d = logits_pair_mp()
+    return float(abs(mpmath.mpf(function(list(Y3), list(Z3))) - d) / d)
+
+
+def test_check_logits_forward_error_passes_the_error_of_the_lse_form(capsys):
+    error = forward_error_mp(lse_form)
+    assert error > 0.1  # LSE(z) is rounded at the spacing 2^-43 of the doubles near 1000
+    check_logits_forward_error(error, lse_form)
+    assert capsys.readouterr().out == ("logits_forward_error is the relative error of "
+                                       "kl_from_logits here, above 0.1: no correct digit; "
+                                       "kappa_z u = 4.4e-07.\n")
+
+
+def test_check_logits_forward_error_of_an_accurate_function(capsys):
+    def accurate(y, z):
+        return float(logits_pair_mp()[3])
+
+    check_logits_forward_error(forward_error_mp(accurate), accurate)
+    assert "below 0.1" in capsys.readouterr().out
+
+
+def test_check_logits_forward_error_names_an_absolute_error():
+    y, z, q, d = logits_pair_mp()
+    absolute = float(abs(mpmath.mpf(lse_form(Y3, Z3)) - d))
+    with pytest.raises(CheckFailed, match="absolute error"):
+        check_logits_forward_error(absolute, lse_form)
+
+
+def test_check_logits_forward_error_on_stubs():
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check_logits_forward_error(..., lse_form)
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check_logits_forward_error(0.5, ...)

@@ -1,7 +1,8 @@
 """Public checks of the exercises of chapter 8, *Computing KL in floating point*.
 
 Each check runs the student's answer against :mod:`klbook` (or, for the exactness
-of a floating-point difference, against Knuth's error-free two-sum) and raises
+of a floating-point difference, against Knuth's error-free two-sum; for the
+conditioning of the logits exercise, against mpmath at 50 digits) and raises
 :class:`klbook.exercises.CheckFailed` with a message naming the likely mistake.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import numpy as np
 
 from klbook.continuous import kl_bernoulli
@@ -24,6 +26,10 @@ __all__ = [
     "check_bernoulli_leading",
     "check_kl_bernoulli",
     "check_kl_from_logits",
+    "check_logits_condition",
+    "check_logits_forward_error",
+    "LOGITS_LABELS",
+    "LOGITS_Z",
 ]
 
 
@@ -310,3 +316,154 @@ def check_kl_from_logits(kl_from_logits: Callable[[np.ndarray, np.ndarray], Any]
                               "y: sum y_j (log y_j - log q_j).")
         compare_value(value, expected, what=what, rtol=1e-12, atol=1e-15)
     print(f"kl_from_logits agrees with klbook.softmax_kl_divergence on {len(cases)} cases.")
+
+
+# --- KL from logits: the problem's conditioning and the algorithm's error ---------------------
+
+#: The labels of exercise ``ex-num-logits``: 1/3 each, rounded to doubles (they sum to 1 only
+#: up to rounding; the references normalise them exactly).
+LOGITS_LABELS = (1 / 3, 1 / 3, 1 / 3)
+#: Its logits: 1000, 1000 and the double nearest to 1000 - 1e-6.
+LOGITS_Z = (1000.0, 1000.0, 1000.0 - 1e-6)
+
+
+def _logits_reference() -> dict[str, mpmath.mpf]:
+    """The divergence of the exercise's pair and its condition numbers, at 50 digits.
+
+    ``kappa_z``: for relative perturbations of the logits; ``kappa_w``: of the differences
+    ``z_j - max z``; ``kappa_y``: of the labels (renormalised), all from the exact doubles.
+    """
+    with mpmath.workdps(50):
+        y = [mpmath.mpf(v) for v in LOGITS_LABELS]
+        total = mpmath.fsum(y)
+        y = [v / total for v in y]
+        z = [mpmath.mpf(v) for v in LOGITS_Z]
+        lse = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in z))
+        q = [mpmath.exp(v - lse) for v in z]
+        d = mpmath.fsum(a * (mpmath.log(a) - (v - lse)) for a, v in zip(y, z))
+        top = max(z)
+        return {
+            "D": d,
+            "kappa_z": mpmath.fsum(abs(v) * abs(b - a) for v, a, b in zip(z, y, q)) / d,
+            "kappa_w": mpmath.fsum(abs(v - top) * abs(b - a) for v, a, b in zip(z, y, q)) / d,
+            "kappa_y": mpmath.fsum(a * abs(mpmath.log(a / b) - d) for a, b in zip(y, q)) / d,
+        }
+
+
+def _real_or_none(value: Any) -> float | None:
+    """`value` as a float if it is a real number (not a bool, a stub or anything else)."""
+    if value is None or value is Ellipsis or isinstance(value, (bool, np.bool_, str, bytes)):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_logits_condition(logits_condition: Any) -> None:
+    """Public check of exercise ``ex-num-logits``: the condition number ``logits_condition``.
+
+    It is the relative condition number of :math:`D(y \\,\\|\\, \\operatorname{softmax}(z))`
+    for componentwise relative perturbations of the logits,
+    :math:`\\kappa_z = \\sum_j |z_j|\\,|q_j - y_j| / D`, at the exercise's pair
+    (:data:`LOGITS_LABELS`, :data:`LOGITS_Z`), to a relative ``1e-6``. The
+    reference is computed by mpmath at 50 digits from the exact doubles.
+
+    Raises
+    ------
+    CheckFailed
+        If it differs, naming the likely mistake: the condition number for the
+        differences ``z_j - max z`` or for the labels in place of the logits'
+        one, a missing division by ``D``, or its reciprocal.
+
+    Examples
+    --------
+    >>> check_logits_condition(2.0)
+    Traceback (most recent call last):
+    ...
+    klbook.exercises.CheckFailed: logits_condition: expected 3999999785.88, got 2. That is the condition number for relative perturbations of the differences z_j - max z, which D depends on (it is invariant under a common shift); the exercise asks for perturbations of the logits themselves, weighted by |z_j|.
+    """
+    reference = _logits_reference()
+    kappa = float(reference["kappa_z"])
+    what = "logits_condition"
+    value = _real_or_none(logits_condition)
+    if value is None:  # a stub or not a number: the generic messages
+        compare_value(logits_condition, kappa, what=what)
+        raise CheckFailed(f"{what}: expected a finite real number, got {logits_condition!r}.")
+    if not math.isclose(value, kappa, rel_tol=1e-6):
+        hints = [
+            (float(reference["kappa_w"]), "That is the condition number for relative "
+             "perturbations of the differences z_j - max z, which D depends on (it is "
+             "invariant under a common shift); the exercise asks for perturbations of the "
+             "logits themselves, weighted by |z_j|."),
+            (float(reference["kappa_y"]), "That is the condition number for relative "
+             "perturbations of the labels y; the exercise asks for the logits z."),
+            (float(reference["kappa_z"] * reference["D"]), "The sum sum_j |z_j| |q_j - y_j| "
+             "must still be divided by D: the condition number is relative."),
+            (1 / kappa, "That is the reciprocal of the condition number."),
+        ]
+        hint = next((h for wrong, h in hints if math.isclose(value, wrong, rel_tol=1e-6)),
+                    "It is sum_j |z_j| |q_j - y_j| / D, with q = softmax(z) and D from mpmath.")
+        raise CheckFailed(f"{what}: expected {kappa:.12g}, got {value:.12g}. {hint}")
+    print(f"logits_condition is kappa_z = {kappa:.1e}: logits perturbed by a relative "
+          f"u = 2^-53 move D by a relative {kappa * 2.0**-53:.1e} at most (to first order).")
+
+
+def check_logits_forward_error(logits_forward_error: Any,
+                               kl_from_logits: Callable[[np.ndarray, np.ndarray], Any]) -> None:
+    """Public check of exercise ``ex-num-logits``: ``logits_forward_error``.
+
+    It is the relative error :math:`|\\hat D - D| / D` of ``kl_from_logits`` at the
+    exercise's pair, against the divergence of the exact doubles (labels
+    normalised exactly; not normalising them moves the reference by a relative
+    5e-4 only), to a relative ``1e-2``. The value depends on the student's
+    function (and, in its last digits, on the platform's ``log``); this check
+    computes it from the same function.
+
+    Raises
+    ------
+    CheckFailed
+        If it differs, naming the likely mistake: an absolute error in place
+        of the relative one, or the error of another function.
+
+    Examples
+    --------
+    >>> def zero(y, z):  # returns 0: a relative error of exactly 1
+    ...     return 0.0
+    >>> check_logits_forward_error(0.5, zero)
+    Traceback (most recent call last):
+    ...
+    klbook.exercises.CheckFailed: logits_forward_error: expected 1 (the relative error of kl_from_logits at the exercise's pair), got 0.5. Compute abs(kl_from_logits(y, z) - D) / D with D from mpmath, from the same y and z.
+    """
+    reference = _logits_reference()
+    y, z = np.array(LOGITS_LABELS), np.array(LOGITS_Z)
+    got = call_answer(kl_from_logits, "kl_from_logits(y, z)", y.copy(), z.copy())
+    try:
+        computed = float(got)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"kl_from_logits(y, z): expected a real number, got {got!r}.") from None
+    if not math.isfinite(computed):
+        raise CheckFailed(f"kl_from_logits(y, z) returned {computed}: check_kl_from_logits "
+                          "names the likely cause.")
+    with mpmath.workdps(50):
+        d = reference["D"]
+        expected = float(abs(mpmath.mpf(computed) - d) / d)
+        absolute = float(abs(mpmath.mpf(computed) - d))
+    what = "logits_forward_error"
+    value = _real_or_none(logits_forward_error)
+    if value is None:  # a stub or not a number: the generic messages
+        compare_value(logits_forward_error, expected, what=what)
+        raise CheckFailed(f"{what}: expected a finite real number, got {logits_forward_error!r}.")
+    if not math.isclose(value, expected, rel_tol=1e-2, abs_tol=1e-15):
+        if math.isclose(value, absolute, rel_tol=1e-2):
+            hint = "That is the absolute error; the forward error here is relative: divide by D."
+        else:
+            hint = ("Compute abs(kl_from_logits(y, z) - D) / D with D from mpmath, from the "
+                    "same y and z.")
+        raise CheckFailed(f"{what}: expected {expected:.3g} (the relative error of "
+                          f"kl_from_logits at the exercise's pair), got {value:.3g}. {hint}")
+    kappa_u = float(reference["kappa_z"]) * 2.0**-53
+    size = "above 0.1: no correct digit" if expected > 0.1 else "below 0.1"
+    print(f"logits_forward_error is the relative error of kl_from_logits here, {size}; "
+          f"kappa_z u = {kappa_u:.1e}.")
