@@ -5,7 +5,7 @@ import functools
 import mpmath as mp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from klbook.distributions import Beta, Exponential, Gamma, Normal
@@ -183,3 +183,59 @@ def test_the_variances_of_k1_and_k3_in_a_large_sample(mu):
         assert abs(sample[name] - exact[name]) <= 5 * standard_error
     # on which side of the crossing: k3 quieter at 0.3 and 1.0, noisier at 1.3
     assert bool(sample["k3"] < sample["k1"]) == (mu < 1.12)
+
+
+def test_the_variances_depend_only_on_the_gap_of_the_means_over_the_common_scale():
+    # k1 and k3 depend on x only through r = q/p, which x -> (x - loc) / scale leaves unchanged:
+    # N(loc, scale**2) against N(loc + mu scale, scale**2) has the variances of N(0, 1) against N(mu, 1)
+    mu, loc, scale, n = 1.0, -2.0, 0.7, 400_000
+    x = Normal(loc, scale).sample(np.random.default_rng(23), n)
+    log_p, log_q = Normal(loc, scale).log_prob(x), Normal(loc + mu * scale, scale).log_prob(x)
+    moments = _normal_pair_moments(mu)
+    exact = {"k1": mu ** 2, "k3": float(mp.expm1(mp.mpf(mu) ** 2) - mp.mpf(mu) ** 2)}
+    for name in ("k1", "k3"):
+        variance, fourth = (float(v) for v in moments[name])
+        standard_error = np.sqrt((fourth - variance ** 2) / n)
+        assert abs(kl_samples(log_p, log_q, name).var(ddof=1) - exact[name]) <= 5 * standard_error
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.floats(0.01, 1.0), st.floats(0.01, 1.0)), min_size=2, max_size=6))
+def test_the_optimal_coefficient_of_the_control_variate_is_not_negative(weights):
+    # c* = -Cov(k1, r - 1) / Var(r - 1) = Cov(log r, r) / Var(r) >= 0: log r and r both increase
+    # with r (Chebyshev's association inequality); here for P and Q on a few points
+    with mp.workdps(30):
+        p = [mp.mpf(a) for a, _ in weights]
+        q = [mp.mpf(b) for _, b in weights]
+        p, q = [v / mp.fsum(p) for v in p], [v / mp.fsum(q) for v in q]
+        r = [b / a for a, b in zip(p, q)]
+        mean_r, mean_log_r = mp.fdot(p, r), mp.fdot(p, [mp.log(v) for v in r])
+        covariance = mp.fdot(p, [(mp.log(v) - mean_log_r) * (v - mean_r) for v in r])
+        assert covariance >= -mp.mpf(10) ** -25
+
+
+def test_k3_far_from_r_equal_1_loses_at_most_three_bits():
+    # For |log r| > 1/2, k3 = expm1(log r) - log r: the subtraction multiplies the relative error of
+    # expm1 by |r - 1| / k3 <= 4.4, and one ulp of expm1 is at most 6.7 u of k3 (the Notes of
+    # kl_samples). Wherever the platform's expm1 is within one ulp, k3 is within 8 u; everywhere,
+    # its error is the error of expm1 plus one rounding.
+    u = 2.0 ** -53
+    near = np.linspace(0.5, 2.0, 1500)[1:]
+    far = np.linspace(2.0, 30.0, 300)
+    log_r = np.concatenate([near, far, -near, -far])
+    k3 = kl_samples(np.zeros_like(log_r), log_r, "k3")
+    expm1 = np.expm1(log_r)
+    within_one_ulp = 0
+    with mp.workdps(40):
+        for t, value, e in zip(log_r, k3, expm1):
+            exact_e = mp.expm1(mp.mpf(float(t)))
+            exact = exact_e - mp.mpf(float(t))
+            assert abs(exact_e) / exact <= 4.4
+            assert np.spacing(abs(float(exact_e))) / exact <= 6.7 * u
+            expm1_error = abs(mp.mpf(float(e)) - exact_e)
+            error = abs(mp.mpf(float(value)) - exact)
+            assert error <= expm1_error + u * (exact + expm1_error)
+            if expm1_error <= np.spacing(abs(float(exact_e))):
+                within_one_ulp += 1
+                assert error <= 8 * u * exact
+    assert within_one_ulp >= log_r.size // 2          # the bound was tested, not skipped
