@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import mpmath
 import numpy as np
 import pytest
@@ -364,3 +366,257 @@ def test_normalize_matches_reference_for_any_totals(pair, a, b):
     p, q = a * pair[0], b * pair[1]
     reference = reference_kl(p, q)
     assert float(reference) == pytest.approx(kl_divergence(p, q, normalize=True), rel=1e-13, abs=1e-40)
+
+
+# --- the whole documented range (issue 15) ----------------------------------------------
+#
+# References from the exact float64 inputs, normalised exactly (the sums of floats spanning
+# the double range need about 2100 bits, so the working precision is 2400 bits for sums
+# and 400 for everything after), and written without cancellation: log(S/p_i) as
+# log1p(rest_i / p_i) with rest_i the exact sum of the other entries, and the divergences
+# in the phi form with offsets from exact cross products. DOCUMENTED is the accuracy the
+# docstrings claim; errors are measured against max(|exact|, 2**-1022), as a result in
+# the subnormal range cannot carry 53 bits.
+
+DOCUMENTED = 1e-15
+SMALLEST_NORMAL = 2.0**-1022
+
+
+def _exact(values) -> list:
+    return [mpmath.mpf(float(v)) for v in values]
+
+
+def _exact_sum(values):
+    with mpmath.workprec(2400):
+        return mpmath.fsum(values)
+
+
+@mpmath.workprec(400)
+def exact_entropy(p):
+    return exact_cross_entropy(p, p)
+
+
+@mpmath.workprec(400)
+def exact_cross_entropy(p, q):
+    P, Q = _exact(p), _exact(q)
+    p_total, q_total = _exact_sum(P), _exact_sum(Q)
+    terms = []
+    for i, (a, b) in enumerate(zip(P, Q)):
+        if a == 0:
+            continue
+        if b == 0:
+            return mpmath.inf
+        rest = _exact_sum(Q[:i] + Q[i + 1:])
+        log_ratio = mpmath.log1p(rest / b) if rest < b else mpmath.log(q_total / b)
+        terms.append(a / p_total * log_ratio)
+    return mpmath.fsum(terms)
+
+
+@mpmath.workprec(400)
+def exact_kl(p, q):
+    """sum P phi(Q/P), with Q/P - 1 = (q Sp - p Sq) / (p Sq) exactly."""
+    P, Q = _exact(p), _exact(q)
+    p_total, q_total = _exact_sum(P), _exact_sum(Q)
+    terms = []
+    for a, b in zip(P, Q):
+        if a == 0:
+            terms.append(b / q_total)
+        elif b == 0:
+            return mpmath.inf
+        else:
+            ratio_num, ratio_den = b * p_total, a * q_total
+            x = (ratio_num - ratio_den) / ratio_den
+            log_ratio = mpmath.log1p(x) if abs(x) < 0.5 else mpmath.log(ratio_num / ratio_den)
+            terms.append(a / p_total * (x - log_ratio))
+    return mpmath.fsum(terms)
+
+
+def error(value, exact) -> float:
+    if exact == mpmath.inf:
+        return 0.0 if value == np.inf else np.inf
+    return float(abs(mpmath.mpf(float(value)) - exact) / max(abs(exact), SMALLEST_NORMAL))
+
+
+def _scale(p, k: int, factor: float):
+    """p * 2**k * factor, the power of two applied in two exact steps (2**k may not exist)."""
+    with np.errstate(under="ignore", over="ignore"):
+        return p * 2.0 ** (k // 2) * 2.0 ** (k - k // 2) * factor
+
+
+base_distributions = st.integers(1, 12).flatmap(
+    lambda k: hnp.arrays(np.float64, k, elements=st.floats(1e-6, 1.0))).map(lambda w: w / w.sum())
+# 2**k, k from the subnormal range to near overflow, times 1 (exact) or a factor in [1, 2)
+exponents = st.integers(-1070, 1020)
+factors = st.one_of(st.just(1.0), st.floats(1.0, 2.0, exclude_max=True))
+
+
+def _usable(*arrays) -> bool:
+    return all(np.isfinite(a).all() and a.sum() > 0 for a in arrays)
+
+
+@settings(max_examples=80, deadline=None)
+@given(base_distributions, exponents, factors)
+def test_entropy_keeps_its_digits_at_any_total(p, k, factor):
+    p = _scale(p, k, factor)
+    assume(_usable(p))
+    assert error(entropy(p, normalize=True), exact_entropy(p)) <= DOCUMENTED
+
+
+@settings(max_examples=80, deadline=None)
+@given(base_distributions.flatmap(lambda p: st.tuples(st.just(p), base_distributions.filter(
+           lambda q: q.size == p.size) | st.just(np.roll(p, 1)))),
+       exponents, factors, exponents, factors)
+def test_cross_entropy_and_kl_keep_their_digits_at_any_totals(pair, j, a, k, b):
+    # the two totals moved independently: far apart (ratios up to 2**2000) as often as not
+    p, q = _scale(pair[0], j, a), _scale(pair[1], k, b)
+    assume(_usable(p, q))
+    assert error(cross_entropy(p, q, normalize=True), exact_cross_entropy(p, q)) <= DOCUMENTED
+    assert error(kl_divergence(p, q, normalize=True), exact_kl(p, q)) <= DOCUMENTED
+
+
+@settings(max_examples=100, deadline=None)
+@given(base_distributions, st.integers(1, 15), st.integers(0, 2**32 - 1),
+       exponents, factors, exponents, factors)
+def test_kl_of_pairs_moving_together_keeps_its_digits(p, digits, seed, j, a, k, b):
+    # q = p (1 + t u), t = 10**-digits, u centred under p (q keeps p's total), then both
+    # totals moved anywhere in the range, together or apart
+    u = np.random.default_rng(seed).uniform(-1.0, 1.0, p.size)
+    u -= np.dot(p, u)
+    q = p * (1.0 + 10.0**-digits * u)
+    exact = exact_kl(p, q)
+    if exact > 0:  # (p and q may round to the same distribution)
+        # as distributions (totals 1 up to rounding): the one-pass path
+        assert error(kl_divergence(p, q), exact) <= DOCUMENTED
+    p, q = _scale(p, j, a), _scale(q, k, b)
+    assume(_usable(p, q))
+    exact = exact_kl(p, q)
+    assume(exact > 0)
+    assert error(kl_divergence(p, q, normalize=True), exact) <= DOCUMENTED
+
+
+near_point_masses = st.tuples(
+    st.integers(1, 8).flatmap(
+        lambda n: hnp.arrays(np.float64, n, elements=st.floats(1e-300, 1e-12))),
+    st.integers(0, 4))
+
+
+@settings(max_examples=80, deadline=None)
+@given(near_point_masses, exponents, factors)
+def test_entropy_of_a_near_point_mass_is_non_negative_and_keeps_its_digits(mass, k, factor):
+    # 1 - (a few ulps) and tiny entries: the total is 1 only up to rounding, and the
+    # entropy (about sum(t log(1/t))) is far below the rounding of the total
+    tiny, ulps = mass
+    p = np.concatenate([[1.0 - ulps * 2.0**-53], tiny])
+    exact = exact_entropy(p)
+    value = entropy(p)
+    assert value >= 0
+    assert error(value, exact) <= DOCUMENTED
+    p = _scale(p, k, factor)
+    assume(_usable(p))
+    value = entropy(p, normalize=True)
+    assert value >= 0
+    assert error(value, exact_entropy(p)) <= DOCUMENTED
+
+
+@pytest.mark.parametrize("total", [1.0, 1.0 - 1e-10, 1.0 + 2.0**-52, 2.0**-1074, 1.7e308])
+def test_a_point_mass_with_any_total_has_entropy_exactly_zero(total):
+    # once log S - sum(p log p) / S, two roundings that need not cancel: 2.5e-32 for
+    # [1 + 2**-52], and log1p(-1e-10) - log(1 - 1e-10), zero only where the C library's
+    # log1p and log round alike; -inf at 2**-1074 and NaN at 1.7e308
+    normalize = abs(total - 1.0) > 1e-9
+    assert entropy([total], normalize=normalize) == 0.0
+    assert entropy([0.0, total, 0.0], normalize=normalize) == 0.0
+
+
+@pytest.mark.parametrize("p, q", [
+    ([1e-20, 3e-20], None),                            # was -inf (log1p(-1) of a tiny total)
+    ([2e299, 3e299, 5e299], None),                     # was NaN (rint(p * 2**30) overflowed)
+    ([2e-11, 3e-11, 5e-11], None),                     # was 8e-8 off
+    ([0.01775932462182311, 6.711160936227612e-31, 1.9623146483356197e-32,
+      8.399272595970644e-38], None),                   # was -2.7e-15, a negative entropy
+    ([1e308, 1e308], None),                            # a total beyond the largest double
+    ([5e-324, 1e-323, 0.0], None),                     # subnormal entries
+    ([0.2, 0.3, 0.5], [3e-11, 3e-11, 4e-11]),          # cross-entropy was 8e-8 off
+    ([0.2, 0.3, 0.5], [1e308, 1e308, 5e-324]),
+])
+def test_entropy_and_cross_entropy_at_the_ends_of_the_range(p, q):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no numpy warning on the way
+        if q is None:
+            assert error(entropy(p, normalize=True), exact_entropy(p)) <= DOCUMENTED
+        else:
+            value = cross_entropy(p, q, normalize=True)
+            assert error(value, exact_cross_entropy(p, q)) <= DOCUMENTED
+
+
+@pytest.mark.parametrize("p, q", [
+    # totals 1e-120 and 1e135: the correction phi(Sq/Sp) was subtracted from logarithms
+    # of both totals (log(q/p) - log(Sp/Sq), 590 each): 1.5e-13 off
+    ([1.3557097416163064e-120, 1.7817019880376754e-121],
+     [3.70399498074557e+135, 1.3403392116054935e+134]),
+    # totals 3.6e-43 and 5.6e-51, in the one-pass path: phi(Sq/Sp) was taken from
+    # 1 + Sd/Sp = 1.6e-8, which keeps only the absolute accuracy of Sd/Sp: 1.3e-12 off
+    ([2.7322681328709226e-272, 3.587324068671532e-43],
+     [5.612045926559364e-51, 7.731166368669598e-290]),
+    ([2.0**-1074, 2.0**-1073, 2.0**-1074], [1.7e308, 1.7e308, 1.0]),
+    ([1e308, 1e308, 1e308], [1e-300, 3e-300, 2e-300]),
+    ([1.0, 2.0**-1074], [2.0**-1074, 1.0]),            # q/p beyond the double range
+    ([0.5, 0.5], [2.0**1000, 2.0**-1000]),
+])
+def test_kl_at_the_ends_of_the_range(p, q):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exact = exact_kl(p, q)
+        assert error(kl_divergence(p, q, normalize=True), exact) <= DOCUMENTED
+        # and as a row of a batch (the batch code path), next to a plain row
+        batch = kl_divergence([p, [0.5] * len(p)], [q, [0.5] * len(q)], normalize=True)
+        assert error(batch[0], exact) <= DOCUMENTED and batch[1] == 0
+
+
+def test_rows_at_different_scales_are_computed_as_alone():
+    rng = np.random.default_rng(17)
+    P = rng.dirichlet(np.ones(5), size=4) * np.array([[1e-310], [1.0], [1e300], [3.0]])
+    Q = rng.dirichlet(np.ones(5), size=4) * np.array([[1e300], [1e-5], [1.0], [1e308]])
+    for function in (kl_divergence, cross_entropy):
+        rows = function(P, Q, normalize=True)
+        assert [rows[i] == function(P[i], Q[i], normalize=True) for i in range(4)] == [True] * 4
+    rows = entropy(P, normalize=True)
+    assert [rows[i] == entropy(P[i], normalize=True) for i in range(4)] == [True] * 4
+
+
+# --- float32 input: the sum tolerance follows the dtype -------------------------------
+
+
+def _softmax32(rng, n):
+    z = (4.0 * rng.standard_normal(n)).astype(np.float32)
+    e = np.exp(z - z.max())
+    return e / e.sum()  # computed in float32, as a float32 model would
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 100, 1000, 10_000, 100_000])
+def test_float32_softmax_outputs_are_accepted(n):
+    rng = np.random.default_rng(n)
+    p, q = _softmax32(rng, n), _softmax32(rng, n)
+    assert p.dtype == q.dtype == np.float32
+    p64, q64 = p.astype(np.float64), q.astype(np.float64)
+    # the same numbers as float64 arrays would need normalize=True once n is large
+    assert kl_divergence(p, q) == kl_divergence(p64, q64, normalize=True)
+    assert entropy(p) == entropy(p64, normalize=True)
+    assert cross_entropy(p, q) == cross_entropy(p64, q64, normalize=True)
+    # outcomes along axis 0 of a batch: the tolerance counts the outcomes, not the rows
+    P, Q = np.stack([p, q], axis=1), np.stack([q, p], axis=1)
+    np.testing.assert_array_equal(kl_divergence(P, Q, axis=0),
+                                  [kl_divergence(p, q), kl_divergence(q, p)])
+
+
+def test_an_unnormalised_float32_vector_is_still_rejected():
+    q = np.full(100, 0.01, dtype=np.float32)
+    off = q * np.float32(1.001)  # total 1.001
+    for function in (kl_divergence, cross_entropy):
+        with pytest.raises(ValueError, match=r"p must sum to 1 .*within 2\.38e-05 for 100 float32"):
+            function(off, q)
+    with pytest.raises(ValueError, match="p must sum to 1"):
+        entropy(off)
+    # float64 keeps its 1e-9 (a float32 vector's offset is no excuse for a float64 one)
+    with pytest.raises(ValueError, match=r"within 1e-09 for 100 float64"):
+        kl_divergence(q.astype(np.float64) * 1.000001, q)
