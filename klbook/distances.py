@@ -25,8 +25,9 @@ def total_variation(p: ArrayLike, q: ArrayLike, *, axis: int = -1,
     axis : int, optional
         The axis holding the outcomes. Default: the last.
     normalize : bool, optional
-        If True, `p` and `q` may have any positive totals and are normalised
-        first; otherwise each must sum to 1 within ``1e-9``.
+        If True, `p` and `q` may have any positive totals (subnormal to beyond
+        the largest double) and are normalised first; otherwise each must sum
+        to 1 within ``1e-9``.
 
     Returns
     -------
@@ -52,9 +53,21 @@ def total_variation(p: ArrayLike, q: ArrayLike, *, axis: int = -1,
     p_arr = _validation.as_measure(p, "p")
     q_arr = _validation.as_measure(q, "q")
     p_arr, q_arr = _validation.broadcast_pair(p_arr, q_arr, axis)
-    p_sum = _validation.totals(p_arr, "p", normalize=normalize)
-    q_sum = _validation.totals(q_arr, "q", normalize=normalize)
+    if normalize:
+        # Totals near the largest double overflow, subnormal ones have few bits: scale
+        # each row by the power of two of its largest entry first (exact, and the
+        # quotients are those of the unscaled entries).
+        p_arr, q_arr = _scaled_by_largest(p_arr), _scaled_by_largest(q_arr)
+    with np.errstate(over="ignore"):  # a total that overflows is reported as not 1
+        p_sum = _validation.totals(p_arr, "p", normalize=normalize)
+        q_sum = _validation.totals(q_arr, "q", normalize=normalize)
     if normalize:
         p_arr, q_arr = p_arr / p_sum, q_arr / q_sum
     distance = 0.5 * np.sum(np.abs(p_arr - q_arr), axis=-1)
     return _validation.finish(distance, 1.0)
+
+
+def _scaled_by_largest(arr: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row divided by the power of two of its largest entry (exact); zero rows stay."""
+    _, exponent = np.frexp(arr.max(axis=-1, keepdims=True))
+    return np.ldexp(arr, -exponent)

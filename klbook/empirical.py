@@ -37,17 +37,22 @@ def _as_sample(sample: ArrayLike, alphabet_size: int) -> NDArray[np.intp]:
     if arr.size == 0:
         raise ValueError("sample is empty; its empirical distribution is undefined")
     if arr.dtype.kind == "f":
+        if np.isnan(arr).any():
+            raise ValueError("sample contains NaN")
         if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
             raise TypeError("sample must hold integer outcomes, got non-integer floats")
     elif arr.dtype.kind not in "iu":
         raise TypeError(f"sample must hold integer outcomes, got dtype {arr.dtype}")
-    arr = arr.astype(np.intp)
-    if arr.min() < 0 or arr.max() >= alphabet_size:
-        bad = arr[(arr < 0) | (arr >= alphabet_size)][0]
+    # The range is checked in the sample's own dtype: casting 1e20 or a uint64 beyond
+    # 2**63 to intp first would wrap (and warn) and name a different outcome.
+    outside = (arr < 0) | (arr >= alphabet_size)
+    if outside.any():
+        bad = arr[outside][0]
+        bad = int(bad) if arr.dtype.kind in "iu" else (int(bad) if abs(bad) < 2**63 else bad)
         raise ValueError(
             f"sample holds the outcome {bad}, outside the alphabet 0..{alphabet_size - 1}"
         )
-    return arr
+    return arr.astype(np.intp)
 
 
 def _check_alphabet_size(alphabet_size: int) -> int:
@@ -143,7 +148,8 @@ def log_likelihood(sample: ArrayLike, q: ArrayLike, *, base: float | None = None
     log_base = _validation.check_base(base)
     q_arr = _validation.as_measure(q, "q")
     q_arr = _validation.move_axis_last(q_arr, axis)
-    _validation.totals(q_arr, "q", normalize=False)
+    with np.errstate(over="ignore"):  # a total that overflows is reported as not 1
+        _validation.totals(q_arr, "q", normalize=False)
     x = _as_sample(sample, q_arr.shape[-1])
     # Group the n terms by value: sum_i log q(x_i) = sum_x count(x) log q(x), so each
     # model costs O(k) logs however long the sample is. Unobserved values contribute 0.

@@ -14,7 +14,11 @@ Fitting ``q = N(m, s^2)`` to a mixture ``p`` by minimising
   Newton steps on that gradient. It has a local minimum near each well-separated
   mode — *mode seeking* — and may have a broad one between modes.
 
-All divergences are in nats.
+All divergences are in nats. Parameters and points are validated (NaN, an
+infinite mean or a scale that is not positive raise ``ValueError``); no numpy
+warning reaches the caller. A log-density below the most negative double is
+``-inf``, and a quadrature whose nodes ``mean + sqrt(2) scale t_j`` leave the
+range of doubles raises ``ValueError`` rather than returning a NaN.
 """
 
 from __future__ import annotations
@@ -60,6 +64,51 @@ def _hermite_rule(n_nodes: int) -> tuple[NDArray[np.float64], NDArray[np.float64
     nodes.setflags(write=False)
     weights.setflags(write=False)
     return nodes, weights
+
+
+def _finite_array(value: ArrayLike, name: str, *, positive: bool = False) -> NDArray[np.float64]:
+    """``value`` as a float64 array, checked finite (and positive); errors name ``name``."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numeric") from None
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} must be finite")
+    if positive and (arr <= 0).any():
+        raise ValueError(f"{name} must be positive")
+    return arr
+
+
+def _points(x: ArrayLike) -> NDArray[np.float64]:
+    """Points at which a density is evaluated: reals, ``±inf`` allowed, NaN refused."""
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("x must be numeric") from None
+    if np.isnan(arr).any():
+        raise ValueError("x contains NaN")
+    return arr
+
+
+def _standardised(x: NDArray[np.float64], mean: NDArray[np.float64],
+                  scale: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(x - mean) / scale``, ``±inf`` only where the quotient itself exceeds the doubles."""
+    with np.errstate(over="ignore"):
+        z = (x - mean) / scale
+        spill = np.isinf(z) & np.isfinite(x)
+        if spill.any():  # x - mean beyond the doubles: halving is exact, and so is doubling
+            z = np.where(spill, 2.0 * ((0.5 * x - 0.5 * mean) / scale), z)
+    return z
+
+
+def _gaussian_logpdf(x: NDArray[np.float64], mean: NDArray[np.float64],
+                     scale: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`gaussian_logpdf` without the checks, for the quadratures' inner loops."""
+    z = _standardised(x, mean, scale)
+    with np.errstate(over="ignore"):  # z**2 beyond the doubles: the log-density is -inf
+        return -0.5 * z * z - np.log(scale) - 0.5 * _LOG_2PI
 
 
 def _as_parameter(value: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -136,15 +185,33 @@ class GaussianMixture:
 
     @property
     def variance(self) -> np.float64:
-        """``sum_k w_k (sigma_k^2 + (mu_k - mean)^2)``: within- plus between-component spread."""
-        return np.sum(self.weights * (self.scales**2 + (self.means - self.mean) ** 2))
+        """``sum_k w_k (sigma_k^2 + (mu_k - mean)^2)``: within- plus between-component spread.
+
+        ``inf`` only where it exceeds the largest double.
+        """
+        with np.errstate(over="ignore"):
+            value = np.sum(self.weights * (self.scales**2 + (self.means - self.mean) ** 2))
+            if np.isfinite(value):
+                return value
+            # a square overflowed: w (s^2 + d^2) = (sqrt(w) s)^2 + (sqrt(w) d)^2, with the
+            # halves of s and d (exact) and a final factor 4
+            root = np.sqrt(self.weights)
+            half_gap = 0.5 * self.means - 0.5 * self.mean
+            return 4.0 * np.sum((root * (0.5 * self.scales)) ** 2 + (root * half_gap) ** 2)
 
     def logpdf(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Log-density at `x` (any shape), by log-sum-exp: finite far in the tails."""
-        x = np.asarray(x, dtype=np.float64)[..., None]
+        """Log-density at `x` (any shape), by log-sum-exp: finite far in the tails.
+
+        ``-inf`` at ``±inf`` and where the value is below the most negative double;
+        NaN in `x` raises ``ValueError``.
+        """
+        return self._logpdf(_points(x))
+
+    def _logpdf(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        x = x[..., None]
         with np.errstate(divide="ignore"):  # a zero weight contributes log 0 = -inf
             log_weights = np.log(self.weights)
-            terms = log_weights + gaussian_logpdf(x, self.means, self.scales)
+            terms = log_weights + _gaussian_logpdf(x, self.means, self.scales)
             # log-sum-exp, shifted by the largest term so that every exp() is <= 1; written
             # out because scipy's logsumexp costs three times as much on the large arrays of
             # the quadratures. If every term is -inf, the shift is 0 and the result -inf.
@@ -153,8 +220,10 @@ class GaussianMixture:
             return shift + np.log(np.sum(np.exp(terms - shift[..., None]), axis=-1))
 
     def pdf(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Density at `x`."""
-        return np.exp(self.logpdf(x))
+        """Density at `x`; ``inf`` where it exceeds the largest double (a tiny scale)."""
+        log_density = self.logpdf(x)
+        with np.errstate(over="ignore"):
+            return np.exp(log_density)
 
     def score(self, x: ArrayLike) -> NDArray[np.float64]:
         r"""Derivative of the log-density at `x` (any shape), ``d log p(x) / dx``.
@@ -171,12 +240,77 @@ class GaussianMixture:
         0.0
         >>> float(p.score(-1000.0))                   # about -(x + 1): the left component
         999.0
+
+        At ``±inf`` the score is ``∓inf``. Where every component's log-density is
+        below the most negative double (``x`` more than about 1e154 standard
+        deviations from each), the component nearest in standard deviations takes all
+        the responsibility (the others' are smaller by a factor beyond the doubles);
+        if two are equally near to rounding, which one wins is not determined by
+        doubles and ``ValueError`` is raised. NaN in `x` raises ``ValueError``.
         """
-        x = np.asarray(x, dtype=np.float64)
-        with np.errstate(divide="ignore"):  # a zero weight has responsibility 0
-            terms = np.log(self.weights) + gaussian_logpdf(x[..., None], self.means, self.scales)
-        responsibilities = np.exp(terms - self.logpdf(x)[..., None])
-        return np.sum(responsibilities * (self.means - x[..., None]) / self.scales**2, axis=-1)
+        x = _points(x)
+        xs = x[..., None]
+        z = _standardised(xs, self.means, self.scales)
+        with np.errstate(divide="ignore", over="ignore"):  # a zero weight: responsibility 0
+            terms = np.log(self.weights) - 0.5 * z * z - np.log(self.scales)
+        top = np.max(terms, axis=-1, keepdims=True)
+        lost = ~np.isfinite(top) & np.isfinite(xs)
+        with np.errstate(invalid="ignore"):
+            responsibilities = np.exp(terms - np.where(np.isfinite(top), top, 0.0))
+            responsibilities /= np.sum(responsibilities, axis=-1, keepdims=True)
+        if lost.any():
+            responsibilities = np.where(lost, self._nearest(xs, lost), responsibilities)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # (mu - x) / sigma^2 as -z / sigma: sigma^2 may underflow where z / sigma does not;
+            # where z overflowed, from the halves of x and mu (exact), doubled at the end
+            slopes = -z / self.scales
+            spill = np.isinf(z) & np.isfinite(xs)
+            if spill.any():
+                halves = ((0.5 * xs - 0.5 * self.means) / self.scales) / self.scales
+                slopes = np.where(spill, -2.0 * halves, slopes)
+            value = np.sum(np.where(responsibilities > 0, responsibilities * slopes, 0.0),
+                           axis=-1)
+        return np.where(np.isinf(x), -x, value)
+
+    def _nearest(self, xs: NDArray[np.float64], lost: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Responsibilities at the points where every log-density underflowed (`lost`).
+
+        Relative to the component ``c`` nearest in standard deviations, a component of
+        the same scale has ``log r_k - log r_c = log(w_k / w_c)
+        - (mu_c - mu_k)(x - (mu_c + mu_k) / 2) / sigma^2``, exact in doubles (no
+        ``z_k**2 - z_c**2`` of two numbers beyond 1e308); one of another scale is
+        farther by a relative ``|z|`` gap that makes its responsibility 0, unless the
+        two are equally far to rounding: then ``ValueError``.
+        """
+        with np.errstate(divide="ignore", over="ignore"):
+            # log |z| without overflow: log|x - mu| from the halves, minus log sigma
+            log_distance = (np.log(np.abs(0.5 * xs - 0.5 * self.means)) + np.log(2.0)
+                            - np.log(self.scales))
+        log_distance = np.where(self.weights > 0, log_distance, np.inf)
+        c = np.argmin(log_distance, axis=-1)[..., None]
+        mu_c = self.means[c]
+        sigma_c = self.scales[c]
+        best = np.take_along_axis(log_distance, c, axis=-1)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            same_scale = self.scales == sigma_c
+            # halves throughout: exact, and no difference of two doubles overflows
+            gap = (0.5 * mu_c - 0.5 * self.means) / sigma_c
+            offset = (0.5 * xs - (0.25 * mu_c + 0.25 * self.means)) / sigma_c
+            log_ratio = (np.log(self.weights) - np.log(self.weights[c])) - 4.0 * (gap * offset)
+            # |z| >= 1e154: a relative gap of 1e-12 in log|z| is one of 1e-10 in z, and
+            # one in z^2 / 2 beyond 1e298, which no weight or scale ratio offsets
+            farther = log_distance - best > 1e-12 * np.abs(best)
+        log_ratio = np.where(same_scale, log_ratio, np.where(farther, -np.inf, np.nan))
+        log_ratio = np.where(self.weights > 0, log_ratio, -np.inf)
+        if (np.isnan(log_ratio) & lost).any():
+            raise ValueError("x is beyond 1e154 standard deviations of every component and "
+                             "equally far, to rounding, from two components of different "
+                             "scales: which one dominates is not resolved in double precision")
+        log_ratio = np.where(lost, log_ratio, 0.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            shift = np.max(log_ratio, axis=-1, keepdims=True)
+            weights = np.exp(log_ratio - shift)
+            return weights / np.sum(weights, axis=-1, keepdims=True)
 
 
 def gaussian_logpdf(x: ArrayLike, mean: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:
@@ -188,10 +322,14 @@ def gaussian_logpdf(x: ArrayLike, mean: ArrayLike, scale: ArrayLike) -> NDArray[
     >>> from klbook.gaussian_fit import gaussian_logpdf
     >>> bool(np.isclose(gaussian_logpdf(0.0, 0.0, 1.0), -0.5 * np.log(2 * np.pi)))
     True
+    >>> float(gaussian_logpdf(1e200, 0.0, 1.0))   # below the most negative double
+    -inf
+
+    `x` may be ``±inf`` (the value is ``-inf``); NaN, an infinite `mean` or a
+    `scale` that is not positive raise ``ValueError``.
     """
-    x, mean, scale = (np.asarray(a, dtype=np.float64) for a in (x, mean, scale))
-    z = (x - mean) / scale
-    return -0.5 * z * z - np.log(scale) - 0.5 * _LOG_2PI
+    return _gaussian_logpdf(_points(x), _finite_array(mean, "mean"),
+                            _finite_array(scale, "scale", positive=True))
 
 
 def gauss_hermite_expectation(function, mean: ArrayLike, scale: ArrayLike, *,
@@ -223,15 +361,46 @@ def gauss_hermite_expectation(function, mean: ArrayLike, scale: ArrayLike, *,
     >>> round(float(gauss_hermite_expectation(lambda x: x**2, 1.0, 2.0, n_nodes=5)), 12)
     5.0
     """
+    mean, scale = _gaussian(mean, scale, n_nodes)
+    nodes, weights = _hermite_rule(int(n_nodes))
+    return _weighted_sum(weights, function(_nodes(mean, scale, nodes))) / np.sqrt(np.pi)
+
+
+def _gaussian(mean: ArrayLike, scale: ArrayLike, n_nodes: int
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Checked parameters of ``q = N(mean, scale^2)`` (broadcast) and node count."""
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
         raise ValueError(f"n_nodes must be a positive integer, got {n_nodes!r}")
-    mean, scale = np.broadcast_arrays(np.asarray(mean, dtype=np.float64),
-                                      np.asarray(scale, dtype=np.float64))
-    if (scale <= 0).any():
-        raise ValueError("scale must be positive")
-    nodes, weights = _hermite_rule(int(n_nodes))
-    points = mean[..., None] + np.sqrt(2.0) * scale[..., None] * nodes
-    return np.sum(weights * function(points), axis=-1) / np.sqrt(np.pi)
+    mean = _finite_array(mean, "mean")
+    scale = _finite_array(scale, "scale", positive=True)
+    try:
+        mean, scale = np.broadcast_arrays(mean, scale)
+    except ValueError:
+        raise ValueError(f"mean with shape {mean.shape} and scale with shape {scale.shape} "
+                         "do not broadcast together") from None
+    return mean, scale
+
+
+def _nodes(mean: NDArray[np.float64], scale: NDArray[np.float64],
+           nodes: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The points ``mean + sqrt(2) scale t_j``; ``ValueError`` if one leaves the doubles."""
+    with np.errstate(over="ignore"):
+        points = mean[..., None] + np.sqrt(2.0) * scale[..., None] * nodes
+    if not np.isfinite(points).all():
+        raise ValueError("the quadrature nodes mean + sqrt(2) * scale * t_j exceed the largest "
+                         "double: N(mean, scale^2) is too wide (or too far out) for this rule")
+    return points
+
+
+def _weighted_sum(weights: NDArray[np.float64], values: NDArray[np.float64]
+                  ) -> NDArray[np.float64]:
+    """``sum_j w_j f_j`` over the last axis; nodes whose weight underflowed to 0 count 0
+    even where ``f`` is infinite there (0 * inf would be NaN)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        products = weights * values
+    products = np.where(weights > 0, products, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sum(products, axis=-1)
 
 
 def moment_matched_gaussian(mixture: GaussianMixture) -> tuple[float, float]:
@@ -265,10 +434,9 @@ def reverse_kl(mixture: GaussianMixture, mean: ArrayLike, scale: ArrayLike, *,
     >>> round(float(reverse_kl(p, 0.0, 2.0)), 10)                 # 3/2 - log 2
     0.8068528194
     """
-    mean, scale = np.broadcast_arrays(np.asarray(mean, dtype=np.float64),
-                                      np.asarray(scale, dtype=np.float64))
+    mean, scale = _gaussian(mean, scale, n_nodes)
     entropy = 0.5 * (_LOG_2PI + 1.0) + np.log(scale)
-    return -entropy - gauss_hermite_expectation(mixture.logpdf, mean, scale, n_nodes=n_nodes)
+    return -entropy - gauss_hermite_expectation(mixture._logpdf, mean, scale, n_nodes=n_nodes)
 
 
 def forward_kl(mixture: GaussianMixture, mean: ArrayLike, scale: ArrayLike, *,
@@ -285,12 +453,12 @@ def forward_kl(mixture: GaussianMixture, mean: ArrayLike, scale: ArrayLike, *,
     >>> round(float(forward_kl(p, 0.0, 1.0)), 10)                 # 4/2 - 1/2 - log 2
     0.8068528194
     """
-    mean, scale = np.broadcast_arrays(np.asarray(mean, dtype=np.float64),
-                                      np.asarray(scale, dtype=np.float64))
+    mean, scale = _gaussian(mean, scale, n_nodes)
 
     def log_ratio(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        # x has shape (..., nodes); q's parameters broadcast over the nodes
-        return mixture.logpdf(x) - gaussian_logpdf(x, mean[..., None], scale[..., None])
+        # x has shape (..., nodes); q's parameters broadcast over the nodes. At p's own
+        # nodes log p is finite, so the difference is finite or +inf (never inf - inf).
+        return mixture._logpdf(x) - _gaussian_logpdf(x, mean[..., None], scale[..., None])
 
     total = np.zeros(mean.shape)
     for weight, mu, sigma in zip(mixture.weights, mixture.means, mixture.scales):
@@ -341,17 +509,19 @@ def reverse_kl_gradient(mixture: GaussianMixture, mean: ArrayLike, scale: ArrayL
     >>> reverse_kl_gradient(p, 0.5, 2.0).round(12)
     array([0.5, 3. ])
     """
-    mean, scale = np.broadcast_arrays(np.asarray(mean, dtype=np.float64),
-                                      np.asarray(scale, dtype=np.float64))
-    if (scale <= 0).any():
-        raise ValueError("scale must be positive")
-    if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 1:
-        raise ValueError(f"n_nodes must be a positive integer, got {n_nodes!r}")
+    mean, scale = _gaussian(mean, scale, n_nodes)
     nodes, weights = _hermite_rule(int(n_nodes))
+    points = _nodes(mean, scale, nodes)
     offsets = np.sqrt(2.0) * scale[..., None] * nodes         # x - mean at the nodes
-    score = mixture.score(mean[..., None] + offsets)
-    by_mean = -np.sum(weights * score, axis=-1) / np.sqrt(np.pi)
-    by_log_scale = -1.0 - np.sum(weights * score * offsets, axis=-1) / np.sqrt(np.pi)
+    score = mixture.score(points)
+    with np.errstate(over="ignore", invalid="ignore"):
+        by_mean = -_weighted_sum(weights, score) / np.sqrt(np.pi)
+        by_log_scale = -1.0 - _weighted_sum(weights, score * offsets) / np.sqrt(np.pi)
+    if np.isnan(by_mean).any() or np.isnan(by_log_scale).any():
+        # scores of both signs beyond the doubles (q spans p's modes by more than 1e154
+        # of their scales): their sum is not representable, and would silently be NaN
+        raise ValueError("the mixture's score at the quadrature nodes exceeds the largest "
+                         "double with both signs; the gradient cannot be evaluated here")
     return np.stack([by_mean, by_log_scale], axis=-1)
 
 
@@ -443,14 +613,19 @@ def fit_reverse_kl(mixture: GaussianMixture, starts: ArrayLike, *,
             try:
                 result = optimize.minimize(objective, [start[0], np.log(start[1])], jac=True,
                                            method="BFGS", options={"gtol": 1e-10})
-                theta = _newton_on_gradient(gradient, np.asarray(result.x, dtype=np.float64))
             except ValueError:  # the line search left the representable scales
                 raise ValueError(f"{failure}: the scale left the range of doubles") from None
-            mean, scale = float(theta[0]), float(np.exp(theta[1]))
-            # a NaN gradient (a scale that overflowed) must fail too: "not <=", not ">"
-            if not (math.isfinite(mean) and 0 < scale < math.inf
-                    and np.max(np.abs(gradient(theta))) <= 1e-10):
+            theta = np.asarray(result.x, dtype=np.float64)
+            try:
+                if not _in_range(theta):
+                    raise ValueError
+                theta = _newton_on_gradient(gradient, theta)
+                converged = _in_range(theta) and np.max(np.abs(gradient(theta))) <= 1e-10
+            except ValueError:  # a Newton step left the representable scales
+                converged = False
+            if not converged:
                 raise ValueError(f"{failure}: {result.message}")
+            mean, scale = float(theta[0]), float(np.exp(theta[1]))
         for fit in found:
             if abs(fit["mean"] - mean) + abs(fit["scale"] - scale) <= tolerance * spread:
                 fit["starts"].append((float(start[0]), float(start[1])))
@@ -461,6 +636,12 @@ def fit_reverse_kl(mixture: GaussianMixture, starts: ArrayLike, *,
                           "starts": [(float(start[0]), float(start[1]))]})
     fits = [GaussianFit(f["mean"], f["scale"], f["divergence"], tuple(f["starts"])) for f in found]
     return sorted(fits, key=lambda fit: (fit.divergence, fit.mean))
+
+
+def _in_range(theta: NDArray[np.float64]) -> bool:
+    """Whether ``(mean, log scale)`` is a Gaussian that doubles can represent."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(theta).all() and 0 < np.exp(theta[1]) < np.inf)
 
 
 def _newton_on_gradient(gradient: Callable[[NDArray[np.float64]], NDArray[np.float64]],

@@ -11,7 +11,12 @@ here never form ``exp(z)``: they work with
     s = sum over k other than one maximiser of exp(z_k - m),
 
 in which every exponent is ``<= 0`` and ``log1p`` keeps the digits of a tiny
-``s``. The conventions are those of :mod:`klbook.discrete`: nats unless
+``s``. Logits may be any finite doubles: where they spread over more than the
+largest double (``z_j - m`` overflows), a log-probability is below ``-1.8e308``
+and is returned as ``-inf``, its rounding, while the losses, whose terms
+``y_j log softmax(z)_j`` may still be representable, are computed from halved
+differences and are ``inf`` only when they themselves exceed the largest double.
+The conventions are those of :mod:`klbook.discrete`: nats unless
 ``base`` is given, outcomes along ``axis``, labels (the distribution the data
 come from, one-hot or soft) summing to 1 unless ``normalize=True``, and
 arguments in the order *(data, model)* as in ``kl_divergence(p, q)``.
@@ -53,6 +58,16 @@ def _as_logits(value: ArrayLike, name: str = "logits") -> NDArray[np.float64]:
 
 def _log_softmax_last(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """log softmax along the last axis, without overflow and without losing tiny tails."""
+    return _log_softmax_parts(z)[0]
+
+
+def _log_softmax_parts(z: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """log softmax along the last axis as ``high + low``: ``high`` is the rounded value,
+    ``low`` its rounding error (0 where ``high`` is ``-inf``), up to that of ``log1p``.
+
+    ``exp(high) * (1 + low)`` is then the probability to a few ulps even where
+    ``|high|`` is in the hundreds and its rounding alone would cost ``|high| * eps``.
+    """
     top = np.argmax(z, axis=-1)[..., np.newaxis]
     largest = np.take_along_axis(z, top, axis=-1)
     with np.errstate(over="ignore"):
@@ -70,7 +85,13 @@ def _log_softmax_last(z: NDArray[np.float64]) -> NDArray[np.float64]:
     others = np.exp(shifted)
     others += others * rounding
     np.put_along_axis(others, top, 0.0, axis=-1)  # the maximiser contributes the "1" of log1p
-    return shifted - np.log1p(others.sum(axis=-1, keepdims=True))
+    correction = np.log1p(others.sum(axis=-1, keepdims=True))
+    high = shifted - correction
+    with np.errstate(invalid="ignore"):  # the same two-sum, for this subtraction
+        b_virtual = high - shifted
+        low = rounding + ((shifted - (high - b_virtual)) + (-correction - b_virtual))
+    low[~np.isfinite(high)] = 0.0
+    return high, low
 
 
 def _expm1mx(t: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -111,7 +132,9 @@ def log_softmax(logits: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:
     -------
     ndarray
         Same shape as `logits`; every entry ``<= 0`` and finite, even where the
-        probability itself underflows to 0.
+        probability itself underflows to 0, except where the log-probability is
+        below the most negative double (logits spread over more than ``1.8e308``):
+        there it is ``-inf``, its rounding.
 
     Raises
     ------
@@ -167,13 +190,35 @@ def softmax(logits: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]:
 
 
 def _prepare(labels: ArrayLike, logits: ArrayLike, axis: int, normalize: bool):
-    """Validated labels (normalised) and log softmax(logits), outcomes on the last axis."""
+    """Validated labels (normalised), logits, and log softmax(logits) as ``high, low``
+    (:func:`_log_softmax_parts`), outcomes on the last axis."""
     _check_normalize(normalize)
     y = _validation.as_measure(labels, "labels")
     z = _as_logits(logits)
     y, z = _validation.broadcast_pair(y, z, axis, names=("labels", "logits"))
-    total = _validation.totals(y, "labels", normalize=bool(normalize))
-    return y / total, _log_softmax_last(z)
+    if normalize:
+        # Labels near the largest double have a total that overflows, subnormal ones a
+        # total with few significant bits. Scaling by the power of two of the largest
+        # label is exact (the quotients y / total are those of the unscaled labels) and
+        # leaves a total in [1/2, k).
+        _, exponent = np.frexp(y.max(axis=-1, keepdims=True))
+        y = np.ldexp(y, -exponent)
+    with np.errstate(over="ignore"):  # a total that overflows is reported as not 1
+        total = _validation.totals(y, "labels", normalize=bool(normalize))
+    return (y / total, z, *_log_softmax_parts(z))
+
+
+def _half_log_softmax_beyond(z: NDArray[np.float64], log_q: NDArray[np.float64]
+                             ) -> NDArray[np.float64]:
+    """``log softmax(z) / 2``, finite, for the entries where ``log_q`` is ``-inf``.
+
+    There ``z_j - max(z)`` overflowed (the logits spread over more than the largest
+    double); half of it does not. The top class's log-probability is ``-log1p(s)``,
+    the same correction every entry carries. Other entries are left meaningless.
+    """
+    largest = z.max(axis=-1, keepdims=True)
+    top = np.take_along_axis(log_q, np.argmax(z, axis=-1)[..., np.newaxis], axis=-1)
+    return (0.5 * z - 0.5 * largest) + 0.5 * top
 
 
 def softmax_cross_entropy(labels: ArrayLike, logits: ArrayLike, *, base: float | None = None,
@@ -183,8 +228,9 @@ def softmax_cross_entropy(labels: ArrayLike, logits: ArrayLike, *, base: float |
     The loss of a classifier with logits `z` on an example whose label
     distribution is `y`. For a one-hot `y` (class ``c``) it is the negative
     log-probability of the true class, :math:`\log\sum_k e^{z_k} - z_c`.
-    Computed from the logits by the log-sum-exp shift, so it is finite and
-    accurate for logits of any size (``±1000`` included).
+    Computed from the logits by the log-sum-exp shift, so it is accurate for
+    finite logits of any size (``±1000`` included, and up to the largest
+    double, to a few units in the last place).
 
     Parameters
     ----------
@@ -204,7 +250,9 @@ def softmax_cross_entropy(labels: ArrayLike, logits: ArrayLike, *, base: float |
     Returns
     -------
     float or ndarray
-        The cross-entropy, ``>= 0`` and finite; an array for batched input.
+        The cross-entropy, ``>= 0``; an array for batched input. It is finite
+        unless it exceeds the largest double (possible only for logits that
+        spread over more than it), where it is ``inf``.
 
     Raises
     ------
@@ -228,12 +276,22 @@ def softmax_cross_entropy(labels: ArrayLike, logits: ArrayLike, *, base: float |
     array([0.126928, 2.126928])
     """
     log_base = _validation.check_base(base)
-    y, log_q = _prepare(labels, logits, axis, normalize)
+    y, z, log_q, _ = _prepare(labels, logits, axis, normalize)
     # -y * log q >= 0 termwise: the sum has no cancellation. Terms with y = 0 are 0 (also
     # where log q is -inf, beyond the double range: 0 * -inf is not evaluated into them).
+    positive = y > 0
+    beyond = positive & np.isneginf(log_q)
     with np.errstate(invalid="ignore"):
-        total = 0.0 - np.sum(np.where(y > 0, y * log_q, 0.0), axis=-1)  # 0.0 - : no "-0.0"
-    return _validation.finish(total, log_base)
+        products = np.where(positive & ~beyond, y * log_q, 0.0)
+    total = np.sum(products, axis=-1)
+    if beyond.any():
+        # log q below -max double, y log q perhaps not: sum the halves, double once at
+        # the end (the terms share a sign, so the doubling overflows only when the exact
+        # loss exceeds the largest double).
+        halves = np.where(beyond, y * _half_log_softmax_beyond(z, log_q), 0.0)
+        with np.errstate(over="ignore"):
+            total = 2.0 * (0.5 * total + np.sum(halves, axis=-1))
+    return _validation.finish(0.0 - total, log_base)  # 0.0 - : no "-0.0"
 
 
 def softmax_kl_divergence(labels: ArrayLike, logits: ArrayLike, *, base: float | None = None,
@@ -263,7 +321,9 @@ def softmax_kl_divergence(labels: ArrayLike, logits: ArrayLike, *, base: float |
     Returns
     -------
     float or ndarray
-        The divergence, ``>= 0`` and finite (a softmax is never exactly 0).
+        The divergence, ``>= 0`` and finite (a softmax is never exactly 0),
+        unless it exceeds the largest double (logits spread over more than
+        it), where it is ``inf``.
 
     Raises
     ------
@@ -277,11 +337,19 @@ def softmax_kl_divergence(labels: ArrayLike, logits: ArrayLike, *, base: float |
     :math:`q_j` over ``y_j = 0`` (the two sums of :math:`q_j - y_j` cancel
     because both are distributions). :math:`e^{t} - 1 - t` is taken from its
     Taylor series near 0, and :math:`y_j e^{t_j}` as :math:`q_j` far from it,
-    so nothing overflows. The result is therefore never negative. For labels
+    so nothing overflows; a class with ``y_j = 0`` contributes :math:`q_j`
+    taken from the rounded :math:`\log q_j` and its rounding error, so that
+    it keeps its digits when :math:`|\log q_j|` is in the hundreds. Where
+    :math:`\log q_j` is below the most negative double, :math:`-y_j t_j` is
+    formed from halves. The result is therefore never negative. For labels
     that nearly equal the prediction, the divergence (about half the squared
     relative difference) is ill-conditioned in the logits themselves: a
-    rounding of ``1e-16`` in ``log q_j`` moves it by about ``1e-16 *
-    |t_j|``, and this function is accurate to that level.
+    rounding of ``1e-16`` in ``log q_j`` moves it by about ``1e-16 * y_j
+    |t_j|``. The error of this function is a few ulps of the divergence plus
+    that effect of the roundings of :math:`\log q_j` and :math:`\log y_j`:
+    at most a few units of :math:`\epsilon \sum_j y_j |t_j|
+    (|\log q_j| + |\log y_j|)` more (tested against mpmath for logits spread
+    from ``1e-300`` to beyond the largest double).
 
     Examples
     --------
@@ -293,18 +361,32 @@ def softmax_kl_divergence(labels: ArrayLike, logits: ArrayLike, *, base: float |
     0.0
     >>> round(float(softmax_kl_divergence([1, 0], [0.0, 0.0], base=2)), 15)
     1.0
+    >>> float(softmax_kl_divergence([0.5, 0.5], [9e307, -9e307]))  # 9e307 - log 2: spread 1.8e308
+    9e+307
     """
     log_base = _validation.check_base(base)
-    y, log_q = _prepare(labels, logits, axis, normalize)
+    y, z, log_q, log_q_low = _prepare(labels, logits, axis, normalize)
     positive = y > 0
-    with np.errstate(divide="ignore"):
-        log_y = np.log(y, out=np.zeros_like(y), where=positive)
+    log_y = np.log(y, out=np.zeros_like(y), where=positive)
     t = np.where(positive, log_q - log_y, 0.0)
+    # A class with y = 0 contributes q itself: take it from log q and the rounding error
+    # of log q, which would otherwise cost |log q| * eps (6e-14 at q ~ e^-700).
     q = np.exp(log_q)
+    q += q * log_q_low
     terms = np.where(positive, 0.0, q)
     near = positive & (np.abs(t) <= _SERIES_RADIUS)
     terms[near] = y[near] * _expm1mx(t[near])
     far = positive & ~near
+    beyond = far & np.isneginf(log_q)
+    far &= ~beyond
     # y (e^t - 1 - t) = (q - y) - y t; computing e^t itself could overflow when y is tiny
     terms[far] = (q[far] - y[far]) - y[far] * t[far]
-    return _validation.finish(np.sum(terms, axis=-1), log_base)
+    if beyond.any():
+        # log q below -max double (the logits spread beyond the double range): q is 0 and
+        # -y t = 2 y (log y / 2 - log q / 2), whose halves are finite. The terms are >= 0,
+        # so a doubling that overflows means that the divergence exceeds the largest double.
+        half = _half_log_softmax_beyond(z, log_q)[beyond]
+        with np.errstate(over="ignore"):
+            terms[beyond] = 2.0 * (y[beyond] * (0.5 * log_y[beyond] - half)) - y[beyond]
+    with np.errstate(over="ignore"):  # only where the divergence exceeds the largest double
+        return _validation.finish(np.sum(terms, axis=-1), log_base)

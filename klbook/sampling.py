@@ -20,6 +20,20 @@ __all__ = ["PAIR_KINDS", "random_distribution_pairs"]
 PAIR_KINDS = ("independent", "near", "sparse")
 
 
+#: numpy's Dirichlet sampler normalises a sum of gamma draws, which overflows (giving rows
+#: of zeros, without a warning) once the concentration times the size nears 1.8e308.
+#: Above this value every row is the uniform distribution to rounding (its relative spread
+#: is about 1 / sqrt(concentration * size) < 1e-150), so drawing at this value instead
+#: gives the same rows in double precision.
+_LARGEST_CONCENTRATION = 1e300
+
+
+def _real(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
 def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
@@ -46,7 +60,8 @@ def random_distribution_pairs(rng: np.random.Generator, n_pairs: int, size: int,
     concentration : float, optional
         Parameter of the symmetric Dirichlet distribution the rows are drawn
         from: 1 is uniform on the simplex, small values give spiky rows (some
-        entries may underflow to 0), large values rows close to uniform.
+        entries may underflow to 0), large values rows close to uniform (above
+        1e300, the uniform distribution to rounding).
     kind : {"independent", "near", "sparse"}, optional
         ``"independent"``: P and Q drawn independently. ``"near"``:
         ``Q = (1 - closeness) P + closeness R`` with R drawn independently, so
@@ -66,7 +81,8 @@ def random_distribution_pairs(rng: np.random.Generator, n_pairs: int, size: int,
     Raises
     ------
     TypeError
-        If `rng` is not a Generator or a count is not an integer.
+        If `rng` is not a Generator, a count is not an integer or
+        `concentration`, `closeness` or `zero_fraction` is not a real number.
     ValueError
         If a count is below 1, `concentration` is not positive and finite,
         `kind` is unknown, or `closeness` or `zero_fraction` is out of range.
@@ -84,17 +100,17 @@ def random_distribution_pairs(rng: np.random.Generator, n_pairs: int, size: int,
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     n_pairs = _positive_int(n_pairs, "n_pairs")
     size = _positive_int(size, "size")
-    if not (isinstance(concentration, numbers.Real) and np.isfinite(concentration)
-            and concentration > 0):
+    concentration = _real(concentration, "concentration")
+    if not (np.isfinite(concentration) and concentration > 0):
         raise ValueError(f"concentration must be positive and finite, got {concentration!r}")
     if kind not in PAIR_KINDS:
         raise ValueError(f"kind must be one of {PAIR_KINDS}, got {kind!r}")
-    if not 0 < closeness <= 1:
+    if not 0 < _real(closeness, "closeness") <= 1:
         raise ValueError(f"closeness must be in (0, 1], got {closeness!r}")
-    if not 0 <= zero_fraction < 1:
+    if not 0 <= _real(zero_fraction, "zero_fraction") < 1:
         raise ValueError(f"zero_fraction must be in [0, 1), got {zero_fraction!r}")
 
-    alpha = np.full(size, float(concentration))
+    alpha = np.full(size, min(concentration, _LARGEST_CONCENTRATION))
     p = rng.dirichlet(alpha, n_pairs)
     other = rng.dirichlet(alpha, n_pairs)
     if kind == "independent":

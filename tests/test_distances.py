@@ -66,3 +66,35 @@ def test_known_values_and_normalize():
 def test_bad_input(p, q, error, message):
     with pytest.raises(error, match=message):
         total_variation(p, q)
+
+
+MAX = float(np.finfo(np.float64).max)
+
+
+def test_normalize_takes_totals_from_subnormal_to_beyond_the_largest_double():
+    # the totals 2e308 and 4e-320 are beyond the doubles or subnormal; scaling by a power
+    # of two is exact, so the distance is that of the proportions, exactly
+    expected = float(total_variation([1, 1], [1, 3], normalize=True))
+    assert expected == 0.25
+    assert float(total_variation([1e308, 1e308], [1, 3], normalize=True)) == expected
+    assert float(total_variation([2.0**-1070, 2.0**-1070], [1, 3], normalize=True)) == expected
+    assert float(total_variation([MAX, MAX], [2.0**-1074, 3 * 2.0**-1074], normalize=True)) == expected
+    # without normalize, such a vector is not a distribution: an error, no overflow warning
+    with pytest.raises(ValueError, match="p must sum to 1"):
+        total_variation([1e308, 1e308], [0.5, 0.5])
+
+
+def test_no_warning_on_edge_inputs():
+    import warnings
+
+    vectors = [[0.5, 0.5], [1, 0], [5e-324, 1], [1e308, 1e308], [MAX, MAX], [0, 0], [np.nan, 1],
+               [np.inf, 1], [1e-320, 1e-320], [], [1 / 3] * 3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for p, q in itertools.product(vectors, vectors):
+            for normalize in (False, True):
+                try:
+                    value = total_variation(p, q, normalize=normalize)
+                except (ValueError, TypeError):
+                    continue
+                assert 0 <= value <= 1

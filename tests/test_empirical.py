@@ -120,3 +120,45 @@ def test_log_likelihood_bad_input():
         log_likelihood([2], [0.5, 0.5])
     with pytest.raises(ValueError, match="base"):
         log_likelihood([0], [0.5, 0.5], base=-2)
+
+
+@pytest.mark.parametrize("sample", [[1e308], [1e20], np.array([2**64 - 1], dtype=np.uint64),
+                                    np.array([-(2**63)], dtype=np.int64), [-1.0]])
+def test_outcomes_beyond_the_integer_range_are_named_not_wrapped(sample):
+    # cast to intp first, 1e20 and 2**64 - 1 wrapped (with a numpy warning) to other numbers
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="outside the alphabet") as info:
+            empirical_distribution(sample, 3)
+        with pytest.raises(ValueError, match="outside the alphabet"):
+            log_likelihood(sample, [0.5, 0.25, 0.25])
+    assert str(np.asarray(sample)[0]) in str(info.value) or f"{np.asarray(sample)[0]:g}" in str(info.value)
+
+
+def test_nan_in_a_sample_is_a_value_error():
+    with pytest.raises(ValueError, match="sample contains NaN"):
+        empirical_distribution([0.0, np.nan], 2)
+
+
+def test_no_warning_on_edge_inputs():
+    import warnings
+
+    samples = [[0, 1, 1], [], [0.5], [np.nan], [np.inf], [1e308], [-1], [3], [[0, 1]], [1e20],
+               np.array([2**63], dtype=np.uint64)]
+    models = [[0.5, 0.5, 0.0], [5e-324, 0.5, 0.5], [1, 0, 0], [np.nan, 0.5, 0.5], [1e308, 0, 0],
+              [1.7e308, 1.7e308, 0.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for sample in samples:
+            try:
+                assert np.isclose(empirical_distribution(sample, 3).sum(), 1)
+            except (ValueError, TypeError):
+                pass
+            for q in models:
+                try:
+                    value = log_likelihood(sample, q)
+                except (ValueError, TypeError):
+                    continue
+                assert value <= 0

@@ -332,3 +332,119 @@ def test_a_start_at_the_saddle_returns_the_saddle():
     # Documented: only the gradient is checked, so a stationary start stays where it is.
     [fit] = fit_reverse_kl(BOOK, [BOOK_SADDLE])
     assert (fit.mean, fit.scale) == pytest.approx(BOOK_SADDLE, rel=1e-9)
+
+
+# --- edge inputs: clear errors before any computation, no numpy warning, no silent NaN ------
+
+MAX = float(np.finfo(np.float64).max)
+
+
+@pytest.mark.parametrize("function", [reverse_kl, forward_kl, reverse_kl_gradient])
+@pytest.mark.parametrize("mean, scale, message", [
+    (0.0, 0.0, "scale must be positive"),
+    (0.0, -1.0, "scale must be positive"),
+    (np.nan, 1.0, "mean contains NaN"),
+    (0.0, np.nan, "scale contains NaN"),
+    (np.inf, 1.0, "mean must be finite"),
+    ([0.0, 1.0], [1.0, 2.0, 3.0], "do not broadcast"),
+])
+def test_bad_gaussians_are_refused_before_anything_is_computed(function, mean, scale, message,
+                                                               recwarn):
+    # log(scale) was taken before the check: a divide warning, then the error
+    with pytest.raises(ValueError, match=message):
+        function(BOOK, mean, scale, n_nodes=20)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_densities_and_scores_refuse_nan_and_take_the_limit_at_infinity():
+    for method in (BOOK.logpdf, BOOK.pdf, BOOK.score):
+        with pytest.raises(ValueError, match="x contains NaN"):
+            method([0.0, np.nan])
+    assert BOOK.logpdf([np.inf, -np.inf]).tolist() == [-np.inf, -np.inf]
+    assert BOOK.score([np.inf, -np.inf]).tolist() == [-np.inf, np.inf]
+    with pytest.raises(ValueError, match="scale must be positive"):
+        gaussian_logpdf(0.0, 0.0, 0.0)
+
+
+def test_gaussian_logpdf_far_from_the_mean():
+    # x - mean = 2e308 overflows; the log-density with scale 1e308 is about -712
+    with mpmath.workdps(50):
+        z = (mpmath.mpf(1e308) - mpmath.mpf(-1e308)) / mpmath.mpf(1e308)
+        expected = -z**2 / 2 - mpmath.log(mpmath.mpf(1e308)) - mpmath.log(2 * mpmath.pi) / 2
+    assert float(gaussian_logpdf(1e308, -1e308, 1e308)) == pytest.approx(float(expected),
+                                                                         rel=4e-16)
+    assert gaussian_logpdf(1e200, 0.0, 1.0) == -np.inf   # below the most negative double
+
+
+def test_score_of_components_too_narrow_for_their_squared_scale():
+    # sigma^2 = 1e-600 underflows to 0: (mu - x) / sigma^2 was 0 / 0
+    narrow = GaussianMixture([1.0], [0.0], [1e-300])
+    assert float(narrow.score(0.0)) == 0.0
+    assert float(narrow.score(5e-324)) == pytest.approx(-(5e-324 / 1e-300) / 1e-300, rel=1e-12)
+
+
+def test_score_where_every_component_density_underflows():
+    # x is beyond 1e154 standard deviations of both components: their responsibilities are
+    # decided by (mu_c - mu_k)(2x - mu_c - mu_k) / sigma^2, exact in doubles
+    far = GaussianMixture([0.3, 0.7], [-1e300, 1e300], [1.0, 1.0])
+    # at 0 the quadratic terms are equal: the weights decide, 0.3 and 0.7
+    assert float(far.score(0.0)) == pytest.approx(0.7e300 - 0.3e300, rel=1e-15)
+    # half a unit off 0 the factor is exp(1e300): all the responsibility to one side
+    assert far.score([0.5, -0.5]).tolist() == [1e300, -1e300]
+    near = GaussianMixture([0.5, 0.5], [-1.0, 1.0], [1.0, 1.0])
+    assert near.score([1e200, -1e200]).tolist() == [-1e200, 1e200]
+    # components of different scales, equally far to rounding: not resolved by doubles
+    tied = GaussianMixture([0.5, 0.5], [-1e300, 1e300], [1.0, np.nextafter(1.0, 2.0)])
+    with pytest.raises(ValueError, match="not resolved in double precision"):
+        tied.score(0.5)
+
+
+def test_quadrature_nodes_beyond_the_doubles_are_an_error_not_a_nan():
+    with pytest.raises(ValueError, match="quadrature nodes"):
+        forward_kl(GaussianMixture([1.0], [0.0], [1e308]), 0.0, 1.0, n_nodes=20)
+    with pytest.raises(ValueError, match="quadrature nodes"):
+        gauss_hermite_expectation(lambda x: x, 1e308, 1e308, n_nodes=20)
+    # 1690 of the 3000 weights underflow to 0 (every node beyond |x| = 38.4): those nodes
+    # count 0 even where f is inf there (0 * inf was NaN)
+    assert float(gauss_hermite_expectation(lambda x: np.where(np.abs(x) > 40, np.inf, 1.0),
+                                           0.0, 1.0, n_nodes=3000)) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_variance_beyond_the_doubles_is_inf_and_tiny_weights_keep_it_finite():
+    assert GaussianMixture([1.0], [0.0], [1e308]).variance == np.inf
+    # w (mu - mean)^2 with w = 1e-300 and (mu - mean)^2 ~ 1e400: finite
+    mixture = GaussianMixture([1e-300, 1.0 - 1e-300], [1e200, 0.0], [1.0, 1.0])
+    with mpmath.workdps(50):
+        w = [mpmath.mpf(float(v)) for v in mixture.weights]
+        mu = [mpmath.mpf(1e200), mpmath.mpf(0)]
+        mean = w[0] * mu[0]
+        expected = sum(wk * (1 + (mk - mean) ** 2) for wk, mk in zip(w, mu))
+    assert float(mixture.variance) == pytest.approx(float(expected), rel=1e-14)
+
+
+def test_no_warning_on_edge_inputs():
+    import warnings
+
+    mixtures = [([0.5, 0.5], [-1.0, 1.0], [1.0, 1.0]), ([1.0, 0.0], [0.0, 5.0], [1.0, 1.0]),
+                ([1.0], [0.0], [5e-324]), ([1.0], [1e308], [1.0]), ([1.0], [0.0], [1e308]),
+                ([1.0], [0.0], [1e-300]), ([0.5, 0.5], [-1e300, 1e300], [1.0, 1.0])]
+    points = [0.0, 1e308, -1e308, 1e200, 5e-324, np.inf, -MAX]
+    gaussians = [(0.0, 1.0), (0.0, 5e-324), (1e308, 1.0), (0.0, 1e308), (0.0, 1e-300)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for weights, means, scales in mixtures:
+            mixture = GaussianMixture(weights, means, scales)
+            assert not np.isnan(mixture.variance)
+            moment_matched_gaussian(mixture)
+            for x in points:
+                for method in (mixture.logpdf, mixture.pdf, mixture.score):
+                    try:
+                        assert not np.isnan(method(x))
+                    except ValueError as error:  # an unresolved tie of two components
+                        assert "not resolved" in str(error)
+            for mean, scale in gaussians:
+                for function in (reverse_kl, forward_kl, reverse_kl_gradient):
+                    try:
+                        assert not np.isnan(function(mixture, mean, scale, n_nodes=20)).any()
+                    except ValueError:
+                        pass

@@ -348,3 +348,204 @@ def test_a_spread_beyond_the_double_range_gives_the_rounded_log_probabilities(re
     assert log_softmax([[1e308, -1e308, 0.0]]).tolist() == [[0.0, -np.inf, -1e308]]
     assert float(softmax_cross_entropy([1.0, 0.0], [9e307, -9e307])) == 0.0
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+# --- logits spread over more than the largest double (issue 15) ----------------------------
+
+MAX = float(np.finfo(np.float64).max)
+HALF_MAX = MAX / 2  # exact: a spread of twice it is the largest double
+
+
+def exact_kl_and_cross_entropy(y, z, digits):
+    """KL and cross-entropy at `digits` digits, from the exact doubles (label totals,
+    logit differences and all: mpmath's exponent range is unbounded)."""
+    with mpmath.workdps(digits):
+        return reference_kl(y, z), reference_cross_entropy(y, z)
+
+
+def judged(value, reference, allowance=0):
+    """The relative error, or 0 when the exact value rounds to inf and `value` is inf
+    (a result beyond the largest double is inf, its rounding): inf otherwise. An absolute
+    `allowance` (the effect of rounded logarithms that the docstring documents) is
+    subtracted from the error first."""
+    if abs(reference) > mpmath.mpf(MAX) * (1 + mpmath.mpf(2) ** -54):
+        return 0.0 if value == np.inf else np.inf
+    if not np.isfinite(value):
+        return np.inf
+    error = abs(mpmath.mpf(float(value)) - reference)
+    if allowance and error > 0:
+        return relative_error(value, reference) * float(max(error - allowance, 0) / error)
+    return relative_error(value, reference)
+
+
+def log_rounding_allowance(y, z, digits):
+    """4 eps sum_j y_j |t_j| (|log q_j| + |log y_j|), t_j = log q_j - log y_j: what the
+    roundings of log q_j and log y_j (an ulp each, on any libm) move the divergence by,
+    as softmax_kl_divergence's Notes state."""
+    with mpmath.workdps(digits):
+        Y = [mpmath.mpf(float(v)) for v in y]
+        total = mpmath.fsum(Y)
+        terms = []
+        for a, log_q in zip(Y, reference_log_softmax(z)):
+            if a > 0:
+                log_y = mpmath.log(a / total)
+                terms.append(a / total * abs(log_q - log_y) * (abs(log_q) + abs(log_y)))
+        return 4 * EPS * mpmath.fsum(terms)
+
+
+SPREAD_CASES = [
+    # the issue's example: exact 9e307 - log 2, was inf
+    ([0.5, 0.5], [9e307, -9e307]),
+    ([0.3, 0.7], [9e307, -9e307]),
+    ([0.3, 0.0, 0.7], [9e307, 0.0, -9e307]),            # a label of 0 between the extremes
+    ([0.25, 0.25, 0.5], [MAX, -MAX, -MAX]),             # the largest spread there is
+    ([1.0, 0.0], [MAX, -MAX]),                          # the top class: loss 0
+    ([0.0, 1.0], [1e308, -1e308]),                      # loss 2e308: beyond the doubles, inf
+    ([1e-300, 1.0], [MAX, -MAX]),                       # a tiny label times a huge log q
+    # neighbours of the overflow threshold of z - max(z) (a spread of MAX)
+    ([0.5, 0.5], [HALF_MAX, -HALF_MAX]),
+    ([0.5, 0.5], [HALF_MAX, -np.nextafter(HALF_MAX, np.inf)]),
+    ([0.5, 0.5], [np.nextafter(HALF_MAX, 0), -HALF_MAX]),
+    ([0.1, 0.2, 0.7], [1e308, 0.0, -1e308 + 1e292]),
+    ([0.5, 0.5], [1e307, -1e307]),                      # far below the threshold
+]
+
+
+@pytest.mark.parametrize("labels, logits", SPREAD_CASES)
+def test_losses_of_logits_spread_beyond_the_double_range(labels, logits, recwarn):
+    kl_ref, ce_ref = exact_kl_and_cross_entropy(labels, logits, 50)
+    assert judged(softmax_kl_divergence(labels, logits), kl_ref) <= 4 * EPS
+    assert judged(softmax_cross_entropy(labels, logits), ce_ref) <= 4 * EPS
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_the_issue_example_is_finite():
+    # 9e307 - log 2 rounds to 9e307: the doubles cannot hold the log 2
+    assert softmax_kl_divergence([0.5, 0.5], [9e307, -9e307]) == 9e307
+    assert softmax_cross_entropy([0.5, 0.5], [9e307, -9e307]) == 9e307
+    # log_softmax itself is below the doubles there, and says so with -inf
+    assert log_softmax([9e307, -9e307]).tolist() == [0.0, -np.inf]
+
+
+@pytest.mark.parametrize("top_range", [1.0, 30.0, 700.0])
+def test_one_hot_kl_keeps_the_digits_of_the_other_classes(top_range):
+    # D(e_c || softmax z) = -log q_c = sum of the other probabilities, to first order: the
+    # classes with y = 0 contribute q_j, taken from log q_j and its rounding error (the
+    # rounding of z_j - max z alone costs |log q_j| * eps, 6e-14 at q ~ e^-700). The
+    # shifts are rounded only if the top logit is not much larger than they are.
+    rng = np.random.default_rng(int(top_range))
+    worst = 0.0
+    for _ in range(20):
+        top = rng.uniform(-top_range, top_range)
+        z = np.r_[top, top - rng.uniform(600, 740, size=3)]
+        y = np.eye(4)[0]
+        kl_ref, _ = exact_kl_and_cross_entropy(y, z, 50)
+        worst = max(worst, judged(softmax_kl_divergence(y, z), kl_ref))
+    assert worst <= 4 * EPS
+
+
+def labels_and_logits():
+    """Labels (flat, one-hot, with zeros, or near a point mass down to 1e-300) and logits
+    whose spread ranges over 1e-300 .. 1.7e308, around centres from 0 to 1e307."""
+    def build(k, spread, centre, kind, seed):
+        rng = np.random.default_rng(seed)
+        z = np.clip(centre + spread * rng.uniform(-1, 1, size=k), -MAX, MAX)
+        if kind == 0:
+            y = rng.dirichlet(np.ones(k))
+        elif kind == 1:
+            y = np.eye(k)[rng.integers(k)]
+        elif kind == 2:
+            y = rng.dirichlet(np.ones(k))
+            y[rng.integers(k)] = 0.0
+            y = y / y.sum() if y.sum() > 0 else np.eye(k)[0]
+        else:
+            y = np.full(k, 10.0 ** rng.uniform(-300, -5))
+            y[0] = 1.0 - y[1:].sum()
+        return y, z
+    spreads = st.sampled_from([1e-300, 1e-100, 1e-16, 1.0, 30.0, 700.0, 1e5, 1e100, 1e300,
+                               1e307, 8.9e307, 1e308, 1.7e308])
+    centres = st.sampled_from([0.0, 1.0, -1e300, 1e307])
+    return st.builds(build, st.integers(2, 6), spreads, centres, st.integers(0, 3),
+                     st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=120, deadline=None)
+@given(labels_and_logits())
+def test_losses_against_mpmath_over_the_whole_double_range(case):
+    y, z = case
+    # Labels that do not sum exactly to 1 in doubles are normalised by the exact total:
+    # the reference needs the digits of the smallest label relative to 1.
+    digits = 40 + int(-np.log10(y[y > 0].min()))
+    kl_ref, ce_ref = exact_kl_and_cross_entropy(y, z, digits)
+    allowance = log_rounding_allowance(y, z, digits)
+    assert judged(softmax_kl_divergence(y, z, normalize=True), kl_ref, allowance) <= 4 * EPS
+    assert judged(softmax_cross_entropy(y, z, normalize=True), ce_ref) <= 4 * EPS
+
+
+@settings(max_examples=25, deadline=None)  # mpmath's exp(-1e308) is slow: few, varied cases
+@given(st.floats(0.5, 1.0), st.floats(0.5, 1.0), st.floats(1e-6, 0.45), st.integers(0, 3),
+       st.integers(0, 2**32 - 1))
+def test_a_spread_beyond_the_doubles_leaves_a_representable_loss_finite(u, v, y_low, extra, seed):
+    # logits MAX u and -MAX v: a spread beyond the largest double; with at most 0.45 of
+    # the labels' mass on the lowest class the losses are below 0.9 MAX, so finite
+    rng = np.random.default_rng(seed)
+    z = np.r_[MAX * u, -MAX * v, rng.uniform(-1e300, 1e300, size=extra)]
+    rest = rng.dirichlet(np.ones(extra + 1)) * (1 - y_low)
+    y = np.r_[rest[0], y_low, rest[1:]]
+    digits = 40 + int(-np.log10(y[y > 0].min()))
+    kl_ref, ce_ref = exact_kl_and_cross_entropy(y, z, digits)
+    assert abs(kl_ref) < MAX and abs(ce_ref) < MAX
+    assert judged(softmax_kl_divergence(y, z, normalize=True), kl_ref) <= 4 * EPS
+    assert judged(softmax_cross_entropy(y, z, normalize=True), ce_ref) <= 4 * EPS
+
+
+def test_normalize_takes_totals_from_subnormal_to_beyond_the_largest_double():
+    z = [0.3, -1.2, 2.0]
+    flat = softmax_kl_divergence([1.0, 2.0, 1.0], z, normalize=True)
+    # scaling the labels by a power of two changes no quotient y / total
+    for scale in (2.0**1020, 2.0**-1060, 2.0**-1070):
+        labels = np.array([1.0, 2.0, 1.0]) * scale
+        assert softmax_kl_divergence(labels, z, normalize=True) == flat
+        assert softmax_cross_entropy(labels, z, normalize=True) == softmax_cross_entropy(
+            [1.0, 2.0, 1.0], z, normalize=True)
+    # labels whose total overflows: the result is that of their exact proportions
+    big = [1e308, 1.7e308, 5e307]
+    kl_ref, ce_ref = exact_kl_and_cross_entropy(big, z, 50)
+    assert relative_error(softmax_kl_divergence(big, z, normalize=True), kl_ref) <= 4 * EPS
+    assert relative_error(softmax_cross_entropy(big, z, normalize=True), ce_ref) <= 4 * EPS
+    # without normalize, such labels are simply not a distribution
+    with pytest.raises(ValueError, match="labels must sum to 1"):
+        softmax_kl_divergence(big, z)
+
+
+# --- no numpy warning reaches the caller ----------------------------------------------------
+
+EDGE_LOGITS = [[0.0, 0.0], [9e307, -9e307], [1e308, -1e308, 0.0], [MAX, -MAX], [1e-300, -1e-300],
+               [5e-324, 0.0], [1000.0, -1000.0], [745.0, 0.0], [-800.0, 0.0, 800.0], [MAX, MAX],
+               [-MAX, -MAX], [0.0], [np.nan, 0.0], [np.inf, 0.0], [], 0.0]
+EDGE_LABELS = [[0.5, 0.5], [1.0, 0.0], [0.0, 1.0], [1 - 1e-16, 1e-16], [5e-324, 1.0],
+               [1.0, 5e-324], [1.0], [1e308, 1e308], [MAX, 1.0], [1e-320, 3e-320], [0.0, 0.0],
+               [np.nan, 1.0], [np.inf, 1.0], [2.0, 2.0], [], 1.0]
+
+
+def test_no_warning_on_edge_inputs():
+    # Every call returns a value that is not NaN, or raises a clear error; any numpy
+    # warning is turned into an error and fails the test.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for z in EDGE_LOGITS:
+            for function in (log_softmax, softmax):
+                try:
+                    assert not np.isnan(function(z)).any()
+                except (ValueError, TypeError):
+                    pass
+            for y in EDGE_LABELS:
+                for normalize in (False, True):
+                    for function in (softmax_cross_entropy, softmax_kl_divergence):
+                        try:
+                            value = function(y, z, normalize=normalize)
+                        except (ValueError, TypeError):
+                            continue
+                        assert not np.isnan(value).any() and (np.asarray(value) >= 0).all()

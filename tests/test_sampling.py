@@ -66,3 +66,41 @@ def test_bad_arguments(kwargs, error, message):
     arguments = dict(rng=np.random.default_rng(0), n_pairs=2, size=3) | kwargs
     with pytest.raises(error, match=message):
         random_distribution_pairs(**arguments)
+
+
+@pytest.mark.parametrize("kind", PAIR_KINDS)
+@pytest.mark.parametrize("concentration", [5e-324, 1e-300, 1e300, 1e308, 1.7e308])
+def test_extreme_concentrations_still_give_distributions(kind, concentration):
+    # numpy's Dirichlet sampler returns rows of zeros, silently, once the sum of its gamma
+    # draws overflows (a concentration of 1e308 and 5 outcomes)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, q = random_distribution_pairs(np.random.default_rng(7), 30, 5,
+                                         concentration=concentration, kind=kind)
+    for a in (p, q):
+        assert np.isfinite(a).all() and (a >= 0).all()
+        assert np.allclose(a.sum(axis=1), 1, atol=1e-12)
+    if concentration >= 1e300:  # the uniform distribution to rounding
+        assert np.allclose(q, 0.2, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(concentration="1"), "concentration must be a real number"),
+    (dict(closeness="0.5"), "closeness must be a real number"),
+    (dict(zero_fraction=None), "zero_fraction must be a real number"),
+    (dict(concentration=True), "concentration must be a real number"),
+])
+def test_parameters_that_are_not_numbers_are_type_errors_naming_them(kwargs, message):
+    arguments = dict(rng=np.random.default_rng(0), n_pairs=2, size=3) | kwargs
+    with pytest.raises(TypeError, match=message):
+        random_distribution_pairs(**arguments)
+
+
+@pytest.mark.parametrize("kwargs", [dict(concentration=np.nan), dict(closeness=np.nan),
+                                    dict(zero_fraction=np.nan), dict(concentration=np.inf)])
+def test_nan_and_infinite_parameters_are_value_errors(kwargs):
+    arguments = dict(rng=np.random.default_rng(0), n_pairs=2, size=3) | kwargs
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        random_distribution_pairs(**arguments)
