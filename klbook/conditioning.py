@@ -25,13 +25,19 @@ with :math:`\hat p = p/S_p`, :math:`\hat q = q/S_q` and :math:`D = f(p, q)`.
 Chapter 8 of the book derives it and checks it by finite differences. An
 algorithm that returns the exact divergence of inputs perturbed by a relative
 :math:`\delta` (a backward error :math:`\delta`) has a relative forward error up
-to about :math:`\kappa\delta`; near-identical pairs have a large
-:math:`\kappa`, of order :math:`4/t` when the entries differ by a relative
-:math:`t`.
+to about :math:`\kappa\delta`. Near-identical pairs have a large
+:math:`\kappa`: with :math:`t` the largest relative difference
+:math:`|\hat q_i/\hat p_i - 1|`, :math:`t\kappa` tends to
+:math:`4\sum_i \hat p_i|x_i| / \sum_i \hat p_i x_i^2 \ge 4` as :math:`t \to 0`
+(:math:`x_i = (\hat q_i/\hat p_i - 1)/t`), so :math:`\kappa \gtrsim 4/t`,
+with near equality when every entry moves by :math:`\pm t`.
 """
 
 from __future__ import annotations
 
+import math
+
+import mpmath
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -45,6 +51,12 @@ Result = NDArray[np.float64] | np.float64
 _PARTS = ("both", "p", "q")
 _TINY = np.finfo(np.float64).tiny
 _HUGE = np.finfo(np.float64).max
+# Below this divergence the terms, and the entries of the normalised pair that carry
+# them, may be subnormal or underflow in double precision: such rows are recomputed
+# in mpmath (`_exact_row`). Above it, the terms lost to underflow (each below 2^-960
+# of the total) change the result by a relative 2^-50 at most.
+_SMALL_DIVERGENCE = 2.0**-900
+_SMALL_ENTRY = 2.0**-960
 
 
 def _scaled_to_one(arr: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -101,7 +113,48 @@ def _normalised_pair(p: NDArray[np.float64], q: NDArray[np.float64]):
         log_s = (np.log(p_sum) - np.log(q_sum)) + np.log1p(eps)
         near = positive & (offset >= -0.5) & (offset <= 1.0)
         log_ratio = np.where(near, -np.log1p(np.where(near, offset, 0.0)), log_pq - log_s)
-    return p_scaled / p_sum, difference, p_sum, offset, log_ratio
+    return p_scaled / p_sum, q_scaled / q_sum, difference, p_sum, offset, log_ratio
+
+
+def _exact_row(p: NDArray[np.float64], q: NDArray[np.float64]) -> tuple[float, float]:
+    """``(kappa_p, kappa_q)`` of one row from the formula in mpmath, for tiny divergences.
+
+    Used where the divergence is below `_SMALL_DIVERGENCE`, which double precision
+    cannot represent to full relative accuracy (it may be subnormal or underflow while
+    the condition number is modest). The working precision covers the exponent range
+    of the row twice, so that the cross products ``q_i S_p - p_i S_q`` keep their
+    leading bits whatever they cancel; ``phi(1 + x)`` gets extra bits where ``x`` is
+    small. Slow (one high-precision logarithm per entry), and rarely needed.
+    """
+    entries = np.concatenate([p[p > 0], q[q > 0]])
+    exponents = np.frexp(entries)[1]
+    spread = int(exponents.max() - exponents.min()) + 53 + math.ceil(math.log2(p.size)) + 8
+    prec = 2 * spread + 64
+    with mpmath.workprec(prec):
+        P = [mpmath.mpf(float(v)) for v in p]   # exact
+        Q = [mpmath.mpf(float(v)) for v in q]
+        sp_, sq_ = mpmath.fsum(P), mpmath.fsum(Q)
+        scale = sp_ * sq_
+        differences = [b * sp_ - a * sq_ for a, b in zip(P, Q)]   # S_p S_q (q^ - p^)
+        q_part = mpmath.fsum(abs(c) for c in differences) / scale
+        terms, ells = [], []
+        for a, c in zip(P, differences):
+            if a == 0:
+                terms.append(c / scale)
+                ells.append(None)
+                continue
+            x = c / (a * sq_)                              # q^/p^ - 1
+            extra = max(0, -2 * int(mpmath.mag(x))) if x else 0
+            with mpmath.workprec(prec + extra):
+                phi = x - mpmath.log1p(x)
+            terms.append(a / sp_ * phi)
+            ells.append(-mpmath.log1p(x))
+        divergence = mpmath.fsum(terms)
+        if divergence == 0:
+            return math.inf, math.inf
+        p_part = mpmath.fsum(a / sp_ * abs(ell - divergence)
+                             for a, ell in zip(P, ells) if ell is not None)
+        return float(p_part / divergence), float(q_part / divergence)
 
 
 def kl_condition_number(p: ArrayLike, q: ArrayLike, *, wrt: str = "both", axis: int = -1,
@@ -128,8 +181,10 @@ def kl_condition_number(p: ArrayLike, q: ArrayLike, *, wrt: str = "both", axis: 
         The axis holding the outcomes. Default: the last.
     normalize : bool, optional
         As for :func:`klbook.kl_divergence`: if False (the default) `p` and `q`
-        must each sum to 1 within ``1e-9``; if True they may have any positive
-        totals. In both cases the divergence is that of the normalised pair,
+        must each sum to 1 within ``max(1e-9, 2 * n * eps)`` for ``n``
+        outcomes, ``eps`` the machine epsilon of the argument's own dtype
+        (float32 input is accepted with its own rounding); if True they may
+        have any positive totals. In both cases the divergence is that of the normalised pair,
         and so is its condition number.
 
     Returns
@@ -173,9 +228,14 @@ def kl_condition_number(p: ArrayLike, q: ArrayLike, *, wrt: str = "both", axis: 
     their totals (:math:`q` a multiple of :math:`p` up to a few units of the
     last place) give the differences with an absolute error near
     :math:`u^2` only, and a relative error up to about
-    ``1e-30 / sum(abs(q^ - p^))``. Where :math:`D` underflows to 0 for
-    distinct inputs (a divergence below about ``1e-308``), ``inf`` is
-    returned.
+    ``1e-30 / sum(abs(q^ - p^))``. A divergence below ``2**-900`` (about
+    ``1e-271``) may be subnormal or underflow in double precision while
+    :math:`\kappa` is modest (``p = [1, 4e-323]``, ``q = [1, 2e-323]``:
+    :math:`D \approx 10^{-323}`, :math:`\kappa \approx 12.35`); such rows are
+    recomputed from the same formula in mpmath, with a precision that covers
+    the row's exponent range, which is slow (a high-precision logarithm per
+    entry) but accurate. ``inf`` is returned only where the normalised pair is
+    equal.
 
     Examples
     --------
@@ -197,15 +257,19 @@ def kl_condition_number(p: ArrayLike, q: ArrayLike, *, wrt: str = "both", axis: 
         raise ValueError(f"wrt must be one of {_PARTS}, got {wrt!r}")
     p_arr, q_arr = _validation.broadcast_pair(_validation.as_measure(p, "p"),
                                               _validation.as_measure(q, "q"), axis)
+    # numpy sums a contiguous last axis pairwise, a strided one (axis=0, Fortran
+    # order, broadcasting) one by one: 1e-11 instead of 1e-16 for a million entries
+    p_arr, q_arr = np.ascontiguousarray(p_arr), np.ascontiguousarray(q_arr)
     with np.errstate(over="ignore"):  # a total that overflows is scaled below
-        for arr, name in ((p_arr, "p"), (q_arr, "q")):
-            _validation.totals(arr, name, normalize=normalize)
+        for arr, name, value in ((p_arr, "p", p), (q_arr, "q", q)):
+            _validation.totals(arr, name, normalize=normalize,
+                               dtype=_validation.source_dtype(value))
     positive = p_arr > 0
     if np.any(positive & (q_arr == 0)):
         raise ValueError("q is 0 at an outcome where p is positive: D(p || q) is infinite "
                          "there, and its relative condition number is undefined")
-    p_hat, difference, p_sum, offset, log_ratio = _normalised_pair(p_arr, q_arr)
-    with np.errstate(invalid="ignore", over="ignore"):
+    p_hat, q_hat, difference, p_sum, offset, log_ratio = _normalised_pair(p_arr, q_arr)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         p_log_ratio = np.where(positive, p_hat * log_ratio, 0.0)
         # D as a sum of non-negative terms p^ phi(q^/p^), plus q^ where p = 0
         # (thm-nonnegative-terms of chapter 8): phi from the series near 1, else
@@ -216,7 +280,20 @@ def kl_condition_number(p: ArrayLike, q: ArrayLike, *, wrt: str = "both", axis: 
         divergence = np.sum(terms, axis=-1, keepdims=True)
         q_part = np.sum(np.abs(difference) / p_sum, axis=-1)
         p_part = np.sum(np.where(positive, p_hat * np.abs(log_ratio - divergence), 0.0), axis=-1)
-        numerator = {"both": p_part + q_part, "p": p_part, "q": q_part}[wrt]
         divergence = divergence[..., 0]
+        # rows whose divergence is too small for double precision, unless the pair is
+        # equal: every difference exactly 0 and no entry so small that it lost digits
+        tiny_entry = np.any(((p_arr > 0) & (p_hat < _SMALL_ENTRY))
+                            | ((q_arr > 0) & (q_hat < _SMALL_ENTRY)), axis=-1)
+        equal = (q_part == 0) & (p_part == 0) & ~tiny_entry
+        redo = (divergence < _SMALL_DIVERGENCE) & ~equal
+        if np.any(redo):
+            p_part, q_part = np.array(p_part, dtype=float), np.array(q_part, dtype=float)
+            divergence = np.array(divergence, dtype=float)
+            for index in np.ndindex(redo.shape):
+                if redo[index]:
+                    p_part[index], q_part[index] = _exact_row(p_arr[index], q_arr[index])
+                    divergence[index] = 1.0
+        numerator = {"both": p_part + q_part, "p": p_part, "q": q_part}[wrt]
         result = np.where(divergence > 0, numerator / divergence, np.inf)
     return result[()] if result.ndim == 0 else result
