@@ -17,7 +17,7 @@ VENDOR_STAMP := $(VENDOR)/.installed-mathjax-$(MATHJAX_VERSION)-axe-core-$(AXE_C
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup book test checks unit notebooks site outputs lab clean student teaching-test vendor site-test bench mutants platforms
+.PHONY: setup book test checks unit notebooks site outputs lab clean student teaching-test vendor site-test bench accuracy mutants platforms
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -27,9 +27,13 @@ vendor: $(VENDOR_STAMP)
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) pip setuptools
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[book,test]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[book,test,fast]"
 	# Build matplotlib's font cache now, so its one-time notice never lands in a cell output.
 	MPLBACKEND=Agg $(BIN)/python -c "import matplotlib.pyplot"
+	# Compile klbook's numba kernels now (about 4 s; cached beside the module), so that no
+	# test worker or notebook kernel compiles them; fail here if they do not compile.
+	KLBOOK_PURE_NUMPY= $(BIN)/python -c "from klbook import _kl_kernel as k; \
+		raise SystemExit(k.IMPLEMENTATION != 'compiled' and 'klbook: numba did not load')"
 	touch $(STAMP)
 
 $(VENDOR_STAMP):
@@ -122,6 +126,14 @@ lab: setup
 # table (benchmarks/bench_kl.py). Not part of `make test`, which times nothing.
 bench: setup
 	$(BIN)/python benchmarks/bench_kl.py
+
+# The accuracy survey of issue 15: every public function against mpmath over fixed seeded
+# fuzz ranges, one table of max relative errors (benchmarks/accuracy.py; about 5 minutes on
+# one core). Not part of `make test`. ACCURACY_ARGS="--quick" for a one-minute run,
+# "--only kl_gamma,kl_beta --by-group" for some functions in detail.
+ACCURACY_ARGS ?=
+accuracy: setup
+	$(BIN)/python benchmarks/accuracy.py $(ACCURACY_ARGS)
 
 # Does the derivation checker refuse one-edit mutations of every chain of the book? A score
 # per chapter and the surviving mutants (tools/mutants.py; about 2 minutes on one core; CI runs it).

@@ -15,6 +15,7 @@ other outputs, and glued numbers that disagree, are compared as they are.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 try:
@@ -47,3 +48,8 @@ if IPyNbCell is not None and not hasattr(IPyNbCell, "_klbook_exact_compare"):
         return agree
 
     IPyNbCell.compare_outputs = compare_outputs
+
+
+# The compiled kernels need the optional numba extra (`pip install -e ".[fast]"`); without
+# it klbook runs its numpy kernels and the compiled module is not collected for doctests.
+collect_ignore = [] if importlib.util.find_spec("numba") else ["klbook/_kl_kernel_compiled.py"]

@@ -12,11 +12,28 @@ Every function here follows the conventions of :mod:`klbook.discrete`:
 **Accuracy near equality.** Each closed form is written as a sum of terms
 built from :math:`\\varphi(r) = r - 1 - \\log r \\ge 0`, evaluated through
 :func:`klbook.special.log1pmx` from the *offset* :math:`r - 1`, which is formed
-from exactly computed parameter differences. The textbook formulas
-(``log(s2/s1) + (s1**2 + (m1-m2)**2)/(2*s2**2) - 1/2``, as in torch and
-TensorFlow Probability) subtract numbers of order 1 to produce a result of
-order :math:`\\varepsilon^2` and lose half the digits when the parameters
-differ by a relative :math:`\\varepsilon`; the forms here keep them.
+from exactly computed parameter differences. For the normal pair, with the
+parameters differing by a relative :math:`t` and :math:`u = 2^{-53}`
+(chapter 8 of the book measures all four forms against mpmath):
+
+* the textbook formula ``log(s2/s1) + (s1**2 + (m1-m2)**2)/(2*s2**2) - 1/2``
+  subtracts numbers of order 1 to produce a result of order :math:`t^2`: a
+  relative error of order :math:`u/t^2`, no correct digit below
+  :math:`t \\approx 10^{-8}`;
+* torch (``torch/distributions/kl.py``, ``_kl_normal_normal``) computes
+  ``var_ratio = (s1/s2)**2`` and ``0.5*(var_ratio + t1 - 1 - log(var_ratio))``
+  with ``t1 = ((m1-m2)/s2)**2``: the rounding of ``var_ratio`` costs a relative
+  :math:`u/t` in the scale term, and ``t1``, added to ``var_ratio`` before the
+  cancellation, is rounded to an absolute :math:`u`, so the mean term is lost
+  once ``t1 < u``;
+* TensorFlow Probability (``tensorflow_probability/python/distributions/normal.py``,
+  ``_kl_normal_normal``) computes ``d = log(s1) - log(s2)`` and
+  ``0.5*(m1/s2 - m2/s2)**2 + 0.5*expm1(2*d) - d``: ``expm1`` keeps
+  :math:`r - 1` accurate, but ``d`` is a difference of two rounded logarithms
+  and ``0.5*expm1(2*d) - d`` cancels to :math:`d^2`, a relative error of
+  order :math:`u(1 + |\\log s_2|)/t`; the mean term loses
+  :math:`u|m_1|/|m_1 - m_2|` to the rounding of the two quotients;
+* the forms here keep every digit (a few units of :math:`u`).
 """
 
 from __future__ import annotations
@@ -26,8 +43,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special as sc
 
-from klbook import _validation
-from klbook.special import _stirling_remainder, _two_product, log1pmx
+from klbook import _kl_kernel, _validation
+from klbook.special import _log1pmx_series, _stirling_remainder, _two_product, log1pmx
+from klbook.special import (_stirling_bregman_quadrature, _stirling_bregman_series,
+                            _stirling_fast_rows)
 
 __all__ = [
     "kl_normal",
@@ -57,6 +76,15 @@ def _parameter(value: ArrayLike, name: str, *, kind: str) -> NDArray[np.float64]
     arr = _validation.as_real_array(value, name)
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
+    # One test on the extremes (NaN propagates through min and max); the detailed
+    # checks below run only to report what is wrong.
+    low, high = float(arr.min()), float(arr.max())
+    if kind == "real" and -np.inf < low and high < np.inf:
+        return arr
+    if kind == "positive" and 0.0 < low and high < np.inf:
+        return arr
+    if kind == "probability" and 0.0 <= low and high <= 1.0:
+        return arr
     if np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN")
     if np.isinf(arr).any():
@@ -122,35 +150,121 @@ def _weighted_phi(p: NDArray[np.float64], q: NDArray[np.float64],
     return np.where((q == 0) & (p > 0), np.inf, value)
 
 
-def _lgamma_bregman(x: NDArray[np.float64], h: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``lnG(x + h) - lnG(x) - h psi(x)`` (``lnG`` = log-gamma), accurately for small h.
+def _lgamma_bregman(x: NDArray[np.float64], y: NDArray[np.float64],
+                    h: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``lnG(y) - lnG(x) - h psi(x) - y phi(x/y)`` for 1-D arrays ``x, y > 0``, ``h = y - x``.
 
-    This Bregman divergence of the convex ``lnG`` is ``>= 0`` and of order
-    ``h**2``. Where ``|h| <= x / 4`` it is summed as the Taylor series
-    ``sum_{k >= 2} psi^(k-1)(x) h**k / k!`` (radius of convergence ``x``, the
-    distance to the pole of lnG at 0), whose terms are each accurate; elsewhere
-    it is evaluated directly.
+    The Bregman divergence of ``g(x) = lnG(x) - x log x + x`` (``lnG`` = log-gamma),
+    which is convex (``g'' = psi' - 1/x > 0``), so the value is ``>= 0``; ``h`` must be
+    exact (it is when ``x`` and ``y`` are within a factor 2). Stirling's formula
+    ``g(x) = -log(x)/2 + log(2 pi)/2 + mu(x)`` splits it into ``phi(y/x)/2`` plus the
+    Bregman divergence ``B_mu`` of the remainder ``mu``, both ``>= 0``. With
+    ``L = log(y/x)``, ``B_mu`` is computed
+
+    * for ``min(x, y) >= 8``, as a series of positive terms, for any ``L``
+      (:func:`klbook.special._stirling_bregman_series`);
+    * for ``|L| <= 0.35``, and ``|L| <= log 2`` if ``min(x, y) < 1/2``, by Gauss-Legendre
+      quadrature of ``mu''``, a positive integrand
+      (:func:`klbook.special._stirling_bregman_quadrature`);
+    * if both are below 2, one below 1/4, and ``|L| > log 2``, from
+      ``lnG(x) = lnG(x + 1) - log x``: the whole divergence is then
+      ``phi(y/x) - y phi(x/y) + (y + 1) phi((x + 1)/(y + 1))`` (the Bregman divergence of
+      a convex function, with second derivative ``1/(x**2 (x + 1))``; here its terms cancel
+      by a factor of 3 at most) plus the same divergence at ``(x + 1, y + 1)``, taken
+      directly (its error is at most an ulp of the first part). Directly, ``mu(x)`` and
+      ``mu(y)``, about ``-log(x)/2``, would cancel badly;
+    * otherwise as ``mu(y) - mu(x) - h mu'(x)`` (:func:`klbook.special._stirling_fast`),
+      whose terms cancel by a factor of about 3 at most in that range.
+
+    The limits come from comparing each method with mpmath: every choice stays within
+    about 3 ulps of the divergence.
     """
-    x, h = np.broadcast_arrays(x, h)
-    out = np.empty(x.shape)
-    t = np.abs(h) / x
-    near = t <= 0.25
-    if near.any():
-        xs, hs = x[near], h[near]
-        t_max = float(t[near].max())
-        # terms fall off like t**k; stop when they are below 1e-17 of the first
-        n_terms = 1 if t_max == 0 else int(np.ceil(np.log(1e-17) / np.log(t_max))) + 1
-        total = np.zeros_like(xs)
-        power = hs * hs / 2.0  # h**k / k!
-        for k in range(2, n_terms + 2):
-            total += sc.polygamma(k - 1, xs) * power
-            power = power * hs / (k + 1)
-        out[near] = total
-    far = ~near
-    if far.any():
-        xf, hf = x[far], h[far]
-        out[far] = sc.gammaln(xf + hf) - sc.gammaln(xf) - hf * sc.digamma(xf)
-    return np.maximum(out, 0.0)
+    t = h / x
+    moderate = (t >= -0.5) & (t <= 1.0)                  # |L| <= log 2
+    # log1p of the exact offset near 1; far from it, log1p(t) would lose the digits of y/x
+    log_ratio = np.where(moderate, np.log1p(np.where(moderate, t, 0.0)), _log_ratio(y, x))
+    value = 0.5 * _phi(t, log_ratio)
+    low = np.minimum(x, y)
+    series = low >= 8.0
+    quadrature = ~series & ((np.abs(log_ratio) <= 0.35) | (moderate & (low < 0.5)))
+    lift = ~(moderate | series) & (low < 0.25) & (np.maximum(x, y) < 2.0)
+    direct = ~(series | quadrature | lift)
+    for regime in (series, quadrature, direct, lift):
+        if not regime.any():
+            continue
+        index = None if regime.all() else np.flatnonzero(regime)
+        xr, yr, hr, lr, tr = ((x, y, h, log_ratio, t) if index is None else
+                              (a.take(index) for a in (x, y, h, log_ratio, t)))
+        if regime is series:
+            part = _stirling_bregman_series(xr, yr, hr)
+        elif regime is quadrature:
+            part = _stirling_bregman_quadrature(xr, lr)
+        elif regime is direct:
+            mu_y, mu_x, dmu_x = _stirling_fast_rows([yr, xr, xr], (0, 0, 1))
+            part = (mu_y - mu_x) - tr * dmu_x
+        else:
+            x1, y1 = xr + 1.0, yr + 1.0
+            t1 = hr / x1
+            mu_y, mu_x, dmu_x = _stirling_fast_rows([y1, x1, x1], (0, 0, 1))
+            part = ((_phi(tr, lr) - _weighted_phi(yr, xr, -hr)) + _weighted_phi(y1, x1, -hr)
+                    + 0.5 * _phi(t1, _log_ratio(y1, x1)) + ((mu_y - mu_x) - t1 * dmu_x))
+            if index is None:
+                return part
+            value[index] = part
+            continue
+        if index is None:
+            value += part
+        else:
+            value[index] += part
+    return value
+
+
+def _mean_ratio_term(a1: NDArray[np.float64], b1: NDArray[np.float64],
+                     a2: NDArray[np.float64], b2: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``a2 phi(q)`` with ``q = a1 b2 / (a2 b1)``, the ratio of the means, for 1-D arrays.
+
+    The offset ``q - 1 = (a1 b2 - a2 b1) / (a2 b1)`` is formed from exact two-products
+    (of the mantissas, when a parameter is beyond ``2**+-400``), so it keeps its digits
+    however the shapes and rates move together; far from ``q = 1``, ``phi(q)`` is
+    ``q - 1 - log q`` with ``a2 q = a1 b2 / b1`` and ``log q`` assembled from mantissas
+    and exponents, so that ``q`` itself may lie beyond the double range.
+    """
+    lowest = min(float(v.min()) for v in (a1, b1, a2, b2))
+    highest = max(float(v.max()) for v in (a1, b1, a2, b2))
+    if lowest >= 2.0**-400 and highest <= 2.0**400:
+        # products and their rounding errors are normal doubles: no scaling needed
+        p_hi, p_lo = _two_product(a1, b2)
+        q_hi, q_lo = _two_product(a2, b1)
+        close_hi, close_lo, exponent = p_hi, p_lo, 0
+        a2_q = a1 * b2 / b1
+    else:
+        (m1, e1), (n1, f1), (m2, e2), (n2, f2) = (np.frexp(v) for v in (a1, b1, a2, b2))
+        p_hi, p_lo = _two_product(m1, n2)
+        q_hi, q_lo = _two_product(m2, n1)
+        exponent = (e1 + f2) - (e2 + f1)               # q = (p / q') 2**exponent
+        # q within [1/2, 2] needs |exponent| <= 2, where ldexp is exact
+        scale = np.where(np.abs(exponent) <= 2, exponent, 0)
+        close_hi, close_lo = np.ldexp(p_hi, scale), np.ldexp(p_lo, scale)
+        a2_q = np.ldexp(m1 * n2 / n1, e1 + f2 - f1)
+    # (p - q') exactly enough: the high parts cancel exactly (Sterbenz) where q is near 1,
+    # and the low parts are added by a two-sum so that nothing of them is lost
+    lo_sum = close_lo - q_lo
+    lo_virtual = lo_sum - close_lo
+    lo_err = (close_lo - (lo_sum - lo_virtual)) - (q_lo + lo_virtual)
+    offset = (((close_hi - q_hi) + lo_sum) + lo_err) / q_hi
+    ratio = p_hi / q_hi
+    if not np.isscalar(exponent):
+        offset = np.where(scale == exponent, offset, np.ldexp(ratio, exponent) - 1.0)
+    near = (offset >= -0.5) & (offset <= 1.0)
+    log_q = np.log(ratio) + exponent * _LN2
+    far = np.where(np.isinf(a2_q), np.inf, (a2_q - a2) - a2 * log_q)
+    return np.where(near, -a2 * log1pmx(np.where(near, offset, 0.0)), far) + 0.0
+
+
+_LN2 = 0.6931471805599453     # log 2, correctly rounded (not the platform's log)
+#: Elements per pass of :func:`kl_gamma`: bounded temporaries for any length (2**14 was the
+#: fastest block in timings of 1e5 random pairs).
+_GAMMA_BLOCK = 1 << 14
 
 
 #: Bands of t = |h| / x in which :func:`_stirling_bregman` sums its Taylor series, each
@@ -246,6 +360,8 @@ def kl_normal(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLi
     when the two are within a factor 2), the offset
     :math:`\sigma_1^2/\sigma_2^2 - 1 = d(2 + d)` carries no cancellation and
     :math:`\varphi` is evaluated from it by :func:`klbook.special.log1pmx`.
+    Where numba is installed, one compiled loop evaluates the same forms
+    (:mod:`klbook._kl_kernel`), to the same accuracy; the last bits may differ.
 
     Examples
     --------
@@ -263,13 +379,24 @@ def kl_normal(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLi
     m2 = _parameter(mu2, "mu2", kind="real")
     s2 = _parameter(sigma2, "sigma2", kind="positive")
     m1, s1, m2, s2 = _broadcast({"mu1": m1, "sigma1": s1, "mu2": m2, "sigma2": s2})
+    if _kl_kernel.IMPLEMENTATION == "compiled":  # the same formulas, in one compiled loop
+        return _finish(_kl_kernel.compiled_normal(m1, s1, m2, s2), log_base)
     with np.errstate(over="ignore", under="ignore"):
         d = (s1 - s2) / s2
         offset = d * (2.0 + d)                      # sigma1**2 / sigma2**2 - 1
-        log_ratio = 2.0 * _log_ratio(s1, s2)        # log(sigma1**2 / sigma2**2)
-        scale_term = _phi(offset, log_ratio)
+        # phi(r) as _phi computes it, each branch only where it is taken: the series
+        # near r = 1, offset - log r (which loses at most two bits) elsewhere
+        near = (offset >= -0.5) & (offset <= 1.0)
+        if near.all():
+            scale_term = -_log1pmx_series(offset)
+        else:
+            scale_term = offset - 2.0 * _log_ratio(s1, s2)  # log(sigma1**2 / sigma2**2)
+            if near.any():
+                scale_term[near] = -_log1pmx_series(offset[near])
         mean_term = np.square((m1 - m2) / s2)       # one rounding, not a libm pow
-    return _finish(0.5 * (scale_term + mean_term), log_base)
+        scale_term += mean_term                     # (never -0.0: turns a -0.0 into 0.0)
+        scale_term *= 0.5
+    return _finish(scale_term, log_base)
 
 
 def kl_exponential(rate1: ArrayLike, rate2: ArrayLike, *, base: float | None = None) -> Result:
@@ -421,12 +548,13 @@ def kl_gamma(shape1: ArrayLike, rate1: ArrayLike, shape2: ArrayLike, rate2: Arra
         D = (\alpha_1 - \alpha_2)\psi(\alpha_1) - \log\Gamma(\alpha_1)
             + \log\Gamma(\alpha_2) + \alpha_2 \log\frac{\beta_1}{\beta_2}
             + \alpha_1\frac{\beta_2 - \beta_1}{\beta_1}
-          = B(\alpha_1, \alpha_2) + \alpha_1\,\varphi(r)
-            + (\alpha_1 - \alpha_2)\log r,
+          = \alpha_2\,\varphi(q) + \tfrac12\,\varphi\!\left(\frac{\alpha_2}{\alpha_1}\right)
+            + B_\mu(\alpha_1, \alpha_2),
 
-    with :math:`r = \beta_2/\beta_1` and
-    :math:`B(\alpha_1, \alpha_2) = \log\Gamma(\alpha_2) - \log\Gamma(\alpha_1)
-    - (\alpha_2 - \alpha_1)\psi(\alpha_1) \ge 0`.
+    three terms ``>= 0``, with :math:`q = (\alpha_1/\beta_1)/(\alpha_2/\beta_2)` the
+    ratio of the means, :math:`\varphi(r) = r - 1 - \log r`, and
+    :math:`B_\mu(x, y) = \mu(y) - \mu(x) - (y - x)\mu'(x)` the Bregman divergence of
+    the convex remainder :math:`\mu` of Stirling's formula (see Notes).
 
     Parameters
     ----------
@@ -440,7 +568,7 @@ def kl_gamma(shape1: ArrayLike, rate1: ArrayLike, shape2: ArrayLike, rate2: Arra
     Returns
     -------
     float or ndarray
-        The divergence, ``>= 0``.
+        The divergence, ``>= 0``; ``inf`` where it exceeds the largest double.
 
     Raises
     ------
@@ -451,11 +579,37 @@ def kl_gamma(shape1: ArrayLike, rate1: ArrayLike, shape2: ArrayLike, rate2: Arra
 
     Notes
     -----
-    :math:`B` is summed as its Taylor series in :math:`\alpha_2 - \alpha_1`
-    (polygamma coefficients) when the shapes are within 25 % of each other,
-    so neither part cancels catastrophically near equality. When both shapes
-    and rates differ, the last term may be negative and cancel part of the
-    first two; that loses a bounded number of digits, not half of them.
+    Stirling's formula :math:`\log\Gamma(x) = (x - \tfrac12)\log x - x
+    + \tfrac12\log 2\pi + \mu(x)` splits the log-gamma terms: their
+    :math:`x\log x - x` part and the rate terms add up to :math:`\alpha_2\varphi(q)`,
+    their :math:`-\tfrac12\log x` part gives :math:`\tfrac12\varphi(\alpha_2/\alpha_1)`,
+    and the rest is :math:`B_\mu`. The textbook form adds terms of both signs whose
+    first-order parts cancel when shape and rate move together; near equality it
+    loses up to every digit (at the last example it returns a negative number).
+    Here nothing is subtracted:
+
+    * :math:`q - 1 = (\alpha_1\beta_2 - \alpha_2\beta_1)/(\alpha_2\beta_1)` comes from
+      exact two-products (of the mantissas, for parameters beyond :math:`2^{\pm 400}`),
+      so it keeps its digits when the means are equal to first order, and :math:`\varphi`
+      is evaluated from it by :func:`klbook.special.log1pmx`;
+    * :math:`B_\mu` is a series of positive terms when both shapes are at least 8, a
+      Gauss-Legendre quadrature of :math:`\mu'' > 0` when the shapes are close, and
+      otherwise :math:`\mu(\alpha_2) - \mu(\alpha_1) - (\alpha_2 - \alpha_1)\mu'(\alpha_1)`
+      from polynomial fits of :math:`\mu` or, for two small shapes, after one step of
+      :math:`\log\Gamma(x) = \log\Gamma(x + 1) - \log x` (:func:`_lgamma_bregman`):
+      each is used where it cancels by a factor of about 3 at most.
+
+    **Accuracy.** The relative error is below ``2e-15`` (the largest measured is
+    1.1e-15), against mpmath on the exact double inputs, for shapes and rates
+    log-uniform in [1e-300, 1e300] and for pairs moved toward equality,
+    :math:`\alpha_2 = \alpha_1(1 + t u_1)`, :math:`\beta_2 = \beta_1(1 + t u_2)` with
+    ``t`` from 1e-1 to 1e-15, in every direction (both free, the mean fixed, the
+    log-mean fixed, one parameter at a time). A divergence below the smallest normal
+    double (2.2e-308) is within ``2e-15 * 2.2e-308`` of the exact one. The bound is
+    about the divergence of the doubles given: when the parameters differ by a relative
+    ``t``, the divergence itself changes by a relative ``2 eps / t`` or so when they
+    are rounded to doubles (``eps`` = 2.2e-16), so a near-equal pair typed as decimals
+    has only as many digits as that rounding leaves.
 
     Examples
     --------
@@ -464,6 +618,8 @@ def kl_gamma(shape1: ArrayLike, rate1: ArrayLike, shape2: ArrayLike, rate2: Arra
     True
     >>> round(float(kl_gamma(2.0, 1.0, 3.0, 1.0)), 12)   # log 2 - psi(2)
     0.270362845461
+    >>> print(f"{kl_gamma(2.0, 3.7, 2.000000000002, 3.70000000000037):.6e}")   # means 1e-12 apart
+    1.100116e-24
     """
     log_base = _check_base(base)
     a1 = _parameter(shape1, "shape1", kind="positive")
@@ -471,12 +627,17 @@ def kl_gamma(shape1: ArrayLike, rate1: ArrayLike, shape2: ArrayLike, rate2: Arra
     a2 = _parameter(shape2, "shape2", kind="positive")
     b2 = _parameter(rate2, "rate2", kind="positive")
     a1, b1, a2, b2 = _broadcast({"shape1": a1, "rate1": b1, "shape2": a2, "rate2": b2})
-    with np.errstate(over="ignore", under="ignore"):
-        log_r = _log_ratio(b2, b1)
-        rate_term = a1 * _phi((b2 - b1) / b1, log_r)
-        shape_term = _lgamma_bregman(a1, a2 - a1)
-        value = shape_term + rate_term + (a1 - a2) * log_r
-    return _finish(np.maximum(value, 0.0), log_base)
+    shape = a1.shape
+    x1, y1, x2, y2 = (np.ravel(p) for p in (a1, b1, a2, b2))
+    value = np.empty(x1.size)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        # in blocks, so that the temporaries stay small (and in cache) for long arrays
+        for start in range(0, x1.size, _GAMMA_BLOCK):
+            part = slice(start, start + _GAMMA_BLOCK)
+            s1, r1, s2, r2 = x1[part], y1[part], x2[part], y2[part]
+            # h = s2 - s1 is exact when the shapes are within a factor 2 (Sterbenz)
+            value[part] = _mean_ratio_term(s1, r1, s2, r2) + _lgamma_bregman(s1, s2, s2 - s1)
+    return _finish(value.reshape(shape), log_base)
 
 
 def kl_beta(a1: ArrayLike, b1: ArrayLike, a2: ArrayLike, b2: ArrayLike, *,

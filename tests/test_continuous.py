@@ -417,3 +417,232 @@ def test_poisson_with_a_subnormal_rate_is_finite_and_accurate(rate1, rate2):
         L1, L2 = mp.mpf(rate1), mp.mpf(rate2)
         exact = L1 * mp.log(L1 / L2) - L1 + L2
     assert float(kl_poisson(rate1, rate2)) == pytest.approx(float(exact), rel=4e-16)
+
+
+# =============================================================== kl_gamma (issue 15)
+# kl_gamma moved toward equality along every direction (shape and rate together, with the
+# mean or the log-mean fixed, one at a time) and far apart, across the double range. The
+# reference is the textbook formula in mpmath on the exact double inputs; its terms (about
+# shape * log(shape), or a shape times a rate ratio) can exceed the divergence by 30 orders
+# of magnitude near equality and by hundreds far from it, so it is evaluated with 30 digits
+# beyond that ratio, and again with 20 more: the two must agree.
+import warnings  # noqa: E402
+
+from hypothesis import assume  # noqa: E402
+from scipy import special as sc  # noqa: E402
+
+from klbook.special import (_FAST_COEFFICIENTS, _stirling_fast,  # noqa: E402
+                            _stirling_fit_coefficients)
+
+GAMMA_TOLERANCE = 2e-15                                # the bound stated in kl_gamma's Notes
+SMALLEST_NORMAL = np.finfo(np.float64).tiny
+BEYOND_DOUBLES = mp.mpf(2) ** 1024 - mp.mpf(2) ** 970  # the values that round to inf
+
+
+def _gamma_textbook_sum(a1, b1, a2, b2):
+    return ((a1 - a2) * mp.digamma(a1) - mp.loggamma(a1) + mp.loggamma(a2)
+            + a2 * (mp.log(b1) - mp.log(b2)) + a1 * (b2 - b1) / b1)
+
+
+def gamma_reference(a1, b1, a2, b2, guess):
+    """The textbook divergence at enough digits; ``guess`` (any estimate) only sets the start."""
+    args = [mp.mpf(float(v)) for v in (a1, b1, a2, b2)]
+    with mp.workdps(20):
+        terms = ((args[0] - args[2]) * mp.digamma(args[0]), mp.loggamma(args[0]),
+                 mp.loggamma(args[2]), args[2] * (mp.log(args[1]) - mp.log(args[3])),
+                 args[0] * (args[3] - args[1]) / args[1])
+        largest = max(abs(term) for term in terms)
+        if largest == 0:                                   # equal parameters
+            return mp.mpf(0)
+        size = mp.mpf(min(max(abs(float(guess)), 5e-324), 1.7976931348623157e308))
+        digits = 30 + max(0, int(mp.log10(largest / size)))
+    while True:
+        with mp.workdps(digits):
+            first = _gamma_textbook_sum(*args)
+        with mp.workdps(digits + 20):
+            second = _gamma_textbook_sum(*args)
+        if abs(first - second) <= abs(second) * mp.mpf(10) ** -25:
+            return second
+        digits *= 2
+
+
+def assert_gamma_accurate(a1, b1, a2, b2, tolerance=GAMMA_TOLERANCE):
+    value = float(kl_gamma(a1, b1, a2, b2))
+    reference = gamma_reference(a1, b1, a2, b2, value)
+    if reference >= BEYOND_DOUBLES:
+        assert value == np.inf, (a1, b1, a2, b2, value)
+        return
+    # below the smallest normal double the result has fewer digits: an absolute bound there
+    error = abs(mp.mpf(value) - reference) / max(abs(reference), mp.mpf(SMALLEST_NORMAL))
+    assert error <= tolerance, (a1, b1, a2, b2, value, float(reference), float(error))
+
+
+def log_uniform(low=-300.0, high=300.0):
+    return st.floats(low, high).map(lambda exponent: float(10.0**exponent))
+
+
+GAMMA_DIRECTIONS = ("free", "mean fixed", "log-mean fixed", "shape only", "rate only")
+
+
+@st.composite
+def joint_moves(draw, low=-300.0, high=300.0):
+    """(a1, b1, a2, b2) with a2 = a1 (1 + t u1), b2 = b1 (1 + t u2), t = 10**-k, k = 1 .. 15."""
+    a1, b1 = draw(log_uniform(low, high)), draw(log_uniform(low, high))
+    t = 10.0 ** -draw(st.integers(1, 15))
+    u1 = draw(st.sampled_from([-1.0, 1.0])) * draw(st.floats(0.1, 3.0))
+    u2 = draw(st.sampled_from([-1.0, 1.0])) * draw(st.floats(0.1, 3.0))
+    direction = draw(st.sampled_from(GAMMA_DIRECTIONS))
+    if direction == "mean fixed":            # a/b fixed: the first-order terms cancel
+        u2 = u1
+    elif direction == "log-mean fixed":      # psi(a) - log b fixed to first order
+        with np.errstate(over="ignore"):
+            u2 = float(a1 * sc.polygamma(1, a1)) * u1
+    elif direction == "shape only":
+        u2 = 0.0
+    elif direction == "rate only":
+        u1 = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        a2, b2 = a1 * (1.0 + t * u1), b1 * (1.0 + t * u2)
+    assume(all(np.isfinite(v) and v > 0 for v in (a2, b2)))
+    return a1, b1, a2, b2
+
+
+@pytest.mark.parametrize("a1, b1, a2, b2, exact", [
+    # shape and rate moved together: the old form returned 1.2e-24 (error 1.1e-4)
+    (2.0, 3.7, 2.000000000002, 3.70000000000037, "1.1001155560788518e-24"),
+    # tiny shapes: polygamma overflowed against an underflowing power (NaN)
+    (1e-9, 1.0, 1.25e-9, 1.0, "0.026856448685790235"),
+])
+def test_gamma_issue_examples(a1, b1, a2, b2, exact):
+    assert_gamma_accurate(a1, b1, a2, b2)
+    assert float(kl_gamma(a1, b1, a2, b2)) == pytest.approx(float(exact), rel=GAMMA_TOLERANCE)
+
+
+def test_gamma_textbook_form_loses_every_digit_where_kl_gamma_does_not():
+    a1, b1, a2, b2 = 2.0, 3.7, 2.000000000002, 3.70000000000037
+    textbook = (a1 - a2) * sc.digamma(a1) - sc.gammaln(a1) + sc.gammaln(a2) \
+        + a2 * np.log(b1 / b2) + a1 * (b2 - b1) / b1
+    reference = gamma_reference(a1, b1, a2, b2, kl_gamma(a1, b1, a2, b2))
+    assert rel_error(textbook, reference) > 1.0          # not even the sign
+    assert rel_error(kl_gamma(a1, b1, a2, b2), reference) <= GAMMA_TOLERANCE
+
+
+@settings(max_examples=150, deadline=None)
+@given(joint_moves())
+def test_gamma_joint_moves_toward_equality_across_the_double_range(params):
+    assert_gamma_accurate(*params)
+
+
+@settings(max_examples=100, deadline=None)
+@given(joint_moves(-4.0, 4.0))
+def test_gamma_joint_moves_toward_equality_at_moderate_parameters(params):
+    assert_gamma_accurate(*params)
+
+
+@settings(max_examples=60, deadline=None)
+@given(log_uniform(), log_uniform(), log_uniform(), log_uniform())
+def test_gamma_far_pairs_across_the_double_range(a1, b1, a2, b2):
+    assert_gamma_accurate(a1, b1, a2, b2)
+
+
+@settings(max_examples=100, deadline=None)
+@given(log_uniform(-4.0, 4.0), log_uniform(-2.0, 2.0), st.floats(-1.3, 1.3),
+       st.sampled_from([0.0, 0.03, -0.3]))
+def test_gamma_shapes_apart_with_means_nearly_equal(shape, rate, log_ratio, rate_tilt):
+    """Shape ratios 1/20 .. 20 (across every regime boundary), means equal or close.
+
+    With the means equal, only the shape terms remain: the test reaches each of the
+    methods kl_gamma chooses between (series, quadrature, the recurrence, direct).
+    """
+    ratio = 10.0**log_ratio
+    assert_gamma_accurate(shape, rate, shape * ratio, rate * ratio * 10.0**rate_tilt)
+
+
+@pytest.mark.parametrize("shape", [0.2, 0.25, 0.5, 1.0, 2.0, 7.9, 8.0, 8.1])
+@pytest.mark.parametrize("ratio", [0.5, 0.499, 0.501, 2.0, 1.999, 2.001, 1 / 3, 3.0, 1e-6, 1e6])
+def test_gamma_at_the_regime_boundaries(shape, ratio):
+    for rates in ((1.0, ratio), (2.5, 2.5)):            # means equal, and rates equal
+        assert_gamma_accurate(shape, rates[0], shape * ratio, rates[1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(log_uniform(), log_uniform(), log_uniform(), log_uniform())
+def test_gamma_is_nonnegative_finite_or_inf_and_zero_at_equality(a1, b1, a2, b2):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # no numpy warning reaches the user
+        value = kl_gamma(a1, b1, a2, b2)
+        assert value >= 0 and not np.isnan(value)
+        assert kl_gamma(a1, b1, a1, b1) == 0
+        assert kl_gamma(a2, b2, a2, b2) == 0
+
+
+def test_gamma_beyond_the_double_range_is_inf_and_subnormal_values_keep_their_digits():
+    assert kl_gamma(1e-300, 1.0, 1e300, 1.0) == np.inf          # about 1e300 * 690
+    assert_gamma_accurate(1e-300, 1.0, 1e300, 1.0)
+    for params in [(5e-324, 1.0, 1e-323, 1.0), (1e-310, 1e-300, 1e-310, 2e-300),
+                   (1e-300, 1.0, 1e-300, 1.0 + 1e-6), (1.7976931348623157e308, 1.0, 1e308, 1.0)]:
+        assert_gamma_accurate(*params)
+
+
+def test_gamma_vectorised_agrees_with_elementwise():
+    rng = np.random.default_rng(18)
+    a1, b1 = 10.0 ** rng.uniform(-5, 5, (2, 60))
+    a2 = a1 * np.exp(rng.choice([1e-9, 0.1, 0.6, 2.0, 9.0], 60) * rng.choice([-1.0, 1.0], 60))
+    b2 = b1 * a2 / a1 * rng.choice([1.0, 1.5], 60)
+    values = kl_gamma(a1, b1, a2, b2)             # every regime in one call
+    single = [float(kl_gamma(*p)) for p in zip(a1, b1, a2, b2)]
+    np.testing.assert_allclose(values, single, rtol=4e-16, atol=0)
+    # long arrays go through in blocks: the same values in any block
+    tiled = kl_gamma(*(np.tile(p, 300) for p in (a1, b1, a2, b2)))
+    np.testing.assert_allclose(tiled.reshape(300, 60), np.broadcast_to(values, (300, 60)),
+                               rtol=4e-16, atol=0)
+    grid = kl_gamma(a1[:3, None], 1.0, a2[None, :4], 2.0)
+    assert grid.shape == (3, 4)
+
+
+def _stirling_reference(x, derivative):
+    """x**m mu^(m)(x) from log-gamma and its derivatives, Stirling's terms removed."""
+    # Stirling's terms cancel lnG's to about 2 log10(x) digits for large x, not for small
+    with mp.workdps(60 + int(2 * max(0.0, np.log10(x)))):
+        X = mp.mpf(float(x))
+        if derivative == 0:
+            value = mp.loggamma(X) - (X - 0.5) * mp.log(X) + X - mp.log(2 * mp.pi) / 2
+        elif derivative == 1:
+            value = mp.digamma(X) - mp.log(X) + 1 / (2 * X)
+        else:
+            value = mp.psi(1, X) - 1 / X - 1 / (2 * X**2)
+        return value * X**derivative
+
+
+def _stirling_series_reference(x, derivative):
+    """x**m mu^(m)(x) from its asymptotic series, for x >= 1e30 (six terms: 1e-360 relative)."""
+    with mp.workdps(40):
+        X = mp.mpf(float(x))
+        total = mp.mpf(0)
+        for j in range(1, 7):
+            total += (mp.bernoulli(2 * j) * mp.factorial(2 * j + derivative - 2)
+                      / mp.factorial(2 * j) / X ** (2 * j - 1))
+        return (-1) ** derivative * total
+
+
+@pytest.mark.parametrize("derivative, bound_fit, bound_tiny", [(0, 4e-16, 1.2e-15),
+                                                                (1, 4e-16, 4e-16),
+                                                                (2, 4e-16, 4e-16)])
+def test_fast_stirling_remainder_accuracy(derivative, bound_fit, bound_tiny):
+    """The fit on [1/4, 8], the series beyond, the recurrence below: the docstring's bounds."""
+    rng = np.random.default_rng(19 + derivative)
+    tiny = 10.0 ** rng.uniform(-300, np.log10(0.25), 100)
+    fit_and_series = 10.0 ** rng.uniform(np.log10(0.25), 30, 150)
+    huge = 10.0 ** rng.uniform(30, 300, 30)
+    for xs, bound, reference in ((tiny, bound_tiny, _stirling_reference),
+                                 (fit_and_series, bound_fit, _stirling_reference),
+                                 (huge, bound_fit, _stirling_series_reference)):
+        values = _stirling_fast(xs, derivative)
+        errors = [rel_error(v, reference(x, derivative)) for v, x in zip(values, xs)]
+        assert max(errors) <= bound
+
+
+@pytest.mark.parametrize("derivative", [0, 1, 2])
+def test_fast_stirling_coefficients_are_what_mpmath_gives(derivative):
+    regenerated = _stirling_fit_coefficients(derivative, len(_FAST_COEFFICIENTS[derivative]))
+    np.testing.assert_allclose(regenerated, _FAST_COEFFICIENTS[derivative], rtol=0, atol=1e-17)
