@@ -342,20 +342,7 @@ def test_js_of_a_near_pair_with_a_tiny_entry_keeps_its_digits():
 # --- the whole documented range (issue 15) ------------------------------------------------
 
 
-def _scale(p, k: int, factor: float):
-    """p * 2**k * factor, the power of two applied in two exact steps (2**k may not exist)."""
-    with np.errstate(under="ignore", over="ignore"):
-        return p * 2.0 ** (k // 2) * 2.0 ** (k - k // 2) * factor
-
-
-base_distributions = st.integers(1, 12).flatmap(
-    lambda k: hnp.arrays(np.float64, k, elements=st.floats(1e-6, 1.0))).map(lambda w: w / w.sum())
-exponents = st.integers(-1070, 1020)
-factors = st.one_of(st.just(1.0), st.floats(1.0, 2.0, exclude_max=True))
-
-
-def _usable(*arrays) -> bool:
-    return all(np.isfinite(a).all() and a.sum() > 0 for a in arrays)
+from range_strategies import base_distributions, exponents, factors, scaled as _scale, usable as _usable  # noqa: E402
 
 
 @settings(max_examples=80, deadline=None)
